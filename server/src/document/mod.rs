@@ -1,0 +1,286 @@
+//! Versioned documents: the current rope, its append-only change log,
+//! O(1) snapshots, rebasing old changes onto the current version, and the
+//! thread-safe `DocumentStore`. Nothing here speaks the protocol.
+
+pub mod event_graph;
+mod rebase;
+pub mod store;
+
+use std::fmt;
+use std::sync::Arc;
+
+use ropey::Rope;
+use thiserror::Error;
+use tower_lsp_server::ls_types::Range as LspRange;
+
+use crate::text::encoding::{self, EncodingError};
+use crate::text::{ChangeSet, ChangeSetError, PositionEncoding};
+
+pub use rebase::Rebased;
+pub use store::{DocumentStore, StoreError, SubmitOutcome};
+
+/// An editor's document version (LSP `TextDocumentItem.version`). Versions
+/// only grow, but clients may skip numbers (Neovim sends its changedtick).
+pub type Version = i32;
+
+/// Identifies one refactor job, for the change log and the reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(pub u64);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "job {}", self.0)
+    }
+}
+
+/// Who made a logged change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// The user, through the editor's `didChange` notifications.
+    Editor,
+    /// A refactor job whose merged edit the editor applied.
+    Job(JobId),
+}
+
+/// One step of the change log: `change` took the document from the
+/// previous entry's version (or the version it was opened at) to `version`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    pub version: Version,
+    pub change: ChangeSet,
+    pub origin: Origin,
+}
+
+/// One edit of a `didChange` notification, with its range in the client's
+/// position encoding; `None` replaces the whole document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentChange {
+    pub range: Option<LspRange>,
+    pub text: String,
+}
+
+/// Errors of document updates and rebases; each names the values involved
+/// and leaves the document unchanged.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum DocumentError {
+    #[error(
+        "version {received} is not newer than the document's version {current}; \
+         each change must carry a higher version than the last one"
+    )]
+    StaleVersion { current: Version, received: Version },
+    #[error(
+        "version {requested} is not in this document's change log, which covers versions \
+         {oldest} to {current}; make the change on a version in that span"
+    )]
+    UnknownVersion {
+        requested: Version,
+        oldest: Version,
+        current: Version,
+    },
+    #[error("change {index} of the notification: {source}")]
+    ContentChange {
+        index: usize,
+        #[source]
+        source: EncodingError,
+    },
+    #[error(transparent)]
+    Change(#[from] ChangeSetError),
+}
+
+/// An immutable view of one version of a document. Cloning it, or taking it
+/// from a `Document`, is O(1): the rope's nodes are shared, not copied.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    text: Rope,
+    version: Version,
+    language_id: Arc<str>,
+}
+
+impl Snapshot {
+    pub fn text(&self) -> &Rope {
+        &self.text
+    }
+
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    pub fn language_id(&self) -> &str {
+        &self.language_id
+    }
+}
+
+/// An open document: current text, editor version, language and the log of
+/// every change since it was opened.
+#[derive(Clone, Debug)]
+pub struct Document {
+    text: Rope,
+    version: Version,
+    language_id: Arc<str>,
+    /// The version the log starts from.
+    oldest_version: Version,
+    log: Vec<LogEntry>,
+}
+
+impl Document {
+    /// Creates a document at `version` with an empty change log.
+    pub fn new(text: &str, version: Version, language_id: &str) -> Self {
+        Self::from_rope(Rope::from_str(text), version, language_id)
+    }
+
+    /// Creates a document from an existing rope, which it shares.
+    pub fn from_rope(text: Rope, version: Version, language_id: &str) -> Self {
+        Self {
+            text,
+            version,
+            language_id: Arc::from(language_id),
+            oldest_version: version,
+            log: Vec::new(),
+        }
+    }
+
+    pub fn text(&self) -> &Rope {
+        &self.text
+    }
+
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    pub fn language_id(&self) -> &str {
+        &self.language_id
+    }
+
+    /// The change log, oldest first.
+    pub fn log(&self) -> &[LogEntry] {
+        &self.log
+    }
+
+    /// The version the change log starts from.
+    pub fn oldest_version(&self) -> Version {
+        self.oldest_version
+    }
+
+    /// Reserves room in the change log for `additional` more entries, for
+    /// callers that know how many changes follow (a replay).
+    pub fn reserve_log(&mut self, additional: usize) {
+        self.log.reserve(additional);
+    }
+
+    /// Takes an O(1) snapshot of the current version.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            text: self.text.clone(),
+            version: self.version,
+            language_id: Arc::clone(&self.language_id),
+        }
+    }
+
+    /// Applies `change` as the step to `version` and logs it.
+    ///
+    /// # Errors
+    /// `StaleVersion` when `version` is not above the current one, and
+    /// `LengthMismatch` when `change` was made for a document of another
+    /// length; the document is then unchanged.
+    pub fn apply(
+        &mut self,
+        change: ChangeSet,
+        version: Version,
+        origin: Origin,
+    ) -> Result<(), DocumentError> {
+        self.check_newer(version)?;
+        change.apply(&mut self.text)?;
+        self.version = version;
+        self.log.push(LogEntry {
+            version,
+            change,
+            origin,
+        });
+        Ok(())
+    }
+
+    /// Applies the edits of one `didChange` notification, one after another
+    /// as LSP specifies, and logs them as a single step to `version`.
+    /// Positions past a line or the document clamp; an empty list only moves
+    /// the version.
+    ///
+    /// # Errors
+    /// `StaleVersion`, or `ContentChange` naming the edit whose range ends
+    /// before it starts; the document is then unchanged.
+    pub fn apply_content_changes(
+        &mut self,
+        changes: &[ContentChange],
+        encoding: PositionEncoding,
+        version: Version,
+        origin: Origin,
+    ) -> Result<(), DocumentError> {
+        self.check_newer(version)?;
+        // Work on an O(1) copy so a bad edit in the middle leaves no trace.
+        let mut working = self.text.clone();
+        let mut total = ChangeSet::new(working.len_chars());
+        for (index, content) in changes.iter().enumerate() {
+            let len = working.len_chars();
+            let range = match content.range {
+                Some(range) => encoding::range_to_chars(&working, range, encoding)
+                    .map_err(|source| DocumentError::ContentChange { index, source })?,
+                None => crate::text::CharOffset(0)..crate::text::CharOffset(len),
+            };
+            let step = ChangeSet::replace(len, range, &content.text)?;
+            step.apply(&mut working)?;
+            total = total.compose(&step)?;
+        }
+        self.text = working;
+        self.version = version;
+        self.log.push(LogEntry {
+            version,
+            change: total,
+            origin,
+        });
+        Ok(())
+    }
+
+    /// Returns the logged changes made after `version`, oldest first.
+    ///
+    /// # Errors
+    /// `UnknownVersion` when the log does not contain `version`.
+    pub fn changes_since(&self, version: Version) -> Result<&[LogEntry], DocumentError> {
+        if version == self.oldest_version {
+            return Ok(&self.log);
+        }
+        match self
+            .log
+            .binary_search_by_key(&version, |entry| entry.version)
+        {
+            Ok(index) => Ok(&self.log[index + 1..]),
+            Err(_) => Err(DocumentError::UnknownVersion {
+                requested: version,
+                oldest: self.oldest_version,
+                current: self.version,
+            }),
+        }
+    }
+
+    /// Drops log entries up to and including `version`, so rebasing from
+    /// versions before it is no longer possible. Call it once no job holds a
+    /// snapshot older than `version`.
+    ///
+    /// # Errors
+    /// `UnknownVersion` when the log does not contain `version`.
+    pub fn truncate_log(&mut self, version: Version) -> Result<(), DocumentError> {
+        let kept = self.changes_since(version)?.len();
+        let dropped = self.log.len() - kept;
+        self.log.drain(..dropped);
+        self.oldest_version = version;
+        Ok(())
+    }
+
+    fn check_newer(&self, version: Version) -> Result<(), DocumentError> {
+        if version <= self.version {
+            return Err(DocumentError::StaleVersion {
+                current: self.version,
+                received: version,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,551 @@
+//! `DocumentStore`: the open documents keyed by URI, safe to share between
+//! threads, applying each document's changes strictly in version order.
+//!
+//! Handlers that run concurrently can deliver a document's notifications
+//! out of order. A change whose version is not the next one waits in a
+//! per-document queue until its predecessor arrives; `submit_in_order`
+//! waits for that with a deadline, after which the queue is applied across
+//! the gap, because some clients (Neovim) skip version numbers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use thiserror::Error;
+use tokio::sync::Notify;
+use tower_lsp_server::ls_types::Uri;
+
+use super::{ContentChange, Document, DocumentError, Origin, Rebased, Snapshot, Version};
+use crate::text::{ChangeSet, PositionEncoding};
+
+/// Errors of the store; each names the document and the versions involved.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("document {uri} is not open; send textDocument/didOpen before using it")]
+    UnknownUri { uri: String },
+    #[error(
+        "document {uri}: a change to version {version} is already waiting for its \
+         predecessor; each change needs its own version"
+    )]
+    DuplicateVersion { uri: String, version: Version },
+    #[error("document {uri}: {source}")]
+    Document {
+        uri: String,
+        #[source]
+        source: DocumentError,
+    },
+}
+
+/// What `submit` did with a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// The change and any queued successors were applied; `version` is now
+    /// the document's version.
+    Applied { version: Version },
+    /// The change waits for version `expected` to arrive first.
+    Waiting { expected: Version },
+}
+
+struct QueuedChange {
+    changes: Vec<ContentChange>,
+    encoding: PositionEncoding,
+    origin: Origin,
+}
+
+struct SlotState {
+    document: Document,
+    queue: BTreeMap<Version, QueuedChange>,
+    /// Errors of queued changes that failed when their turn came, kept for
+    /// the callers waiting on them.
+    failed: HashMap<Version, DocumentError>,
+}
+
+struct Slot {
+    state: Mutex<SlotState>,
+    progressed: Notify,
+}
+
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        // Every update works on a copy and commits at the end, so the state
+        // behind a poisoned lock is still consistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The open documents.
+#[derive(Default)]
+pub struct DocumentStore {
+    documents: DashMap<Uri, Arc<Slot>>,
+}
+
+impl DocumentStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Opens `uri` at `version`, replacing any document already open there.
+    pub fn open(&self, uri: Uri, text: &str, version: Version, language_id: &str) {
+        let slot = Arc::new(Slot {
+            state: Mutex::new(SlotState {
+                document: Document::new(text, version, language_id),
+                queue: BTreeMap::new(),
+                failed: HashMap::new(),
+            }),
+            progressed: Notify::new(),
+        });
+        if let Some(previous) = self.documents.insert(uri.clone(), slot) {
+            tracing::warn!(
+                uri = uri.as_str(),
+                "document opened twice; the new text replaces the old"
+            );
+            previous.progressed.notify_waiters();
+        }
+    }
+
+    /// Closes `uri`, dropping its queued changes.
+    ///
+    /// # Errors
+    /// `UnknownUri` when it is not open.
+    pub fn close(&self, uri: &Uri) -> Result<(), StoreError> {
+        let (_, slot) = self.documents.remove(uri).ok_or_else(|| unknown(uri))?;
+        slot.progressed.notify_waiters();
+        Ok(())
+    }
+
+    pub fn is_open(&self, uri: &Uri) -> bool {
+        self.documents.contains_key(uri)
+    }
+
+    /// The URIs of the open documents, in no particular order.
+    pub fn uris(&self) -> Vec<Uri> {
+        self.documents
+            .iter()
+            .map(|entry| entry.key().clone())
+            .collect()
+    }
+
+    /// Takes an O(1) snapshot of the current version of `uri`.
+    ///
+    /// # Errors
+    /// `UnknownUri` when it is not open.
+    pub fn snapshot(&self, uri: &Uri) -> Result<Snapshot, StoreError> {
+        self.read(uri, Document::snapshot)
+    }
+
+    /// Runs `read` on the document while holding its lock. Keep `read`
+    /// short: changes to this document wait for it.
+    ///
+    /// # Errors
+    /// `UnknownUri` when it is not open.
+    pub fn read<R>(&self, uri: &Uri, read: impl FnOnce(&Document) -> R) -> Result<R, StoreError> {
+        let slot = self.slot(uri)?;
+        let state = slot.lock();
+        Ok(read(&state.document))
+    }
+
+    /// Rebases `change`, made on version `base` of `uri`, onto its current
+    /// version.
+    ///
+    /// # Errors
+    /// `UnknownUri`, or the rebase errors of `Document::rebase`.
+    pub fn rebase(
+        &self,
+        uri: &Uri,
+        change: &ChangeSet,
+        base: Version,
+    ) -> Result<Rebased, StoreError> {
+        self.read(uri, |document| document.rebase(change, base))?
+            .map_err(|source| document_error(uri, source))
+    }
+
+    /// Applies a `didChange` notification if `version` is the next one, then
+    /// any queued successors; otherwise queues it.
+    ///
+    /// # Errors
+    /// `UnknownUri`; `StaleVersion` when `version` is not above the current
+    /// version (a duplicate or a step back); `DuplicateVersion` when that
+    /// version is already queued; the document errors of the change itself.
+    /// On error the document and its queue are unchanged.
+    pub fn submit(
+        &self,
+        uri: &Uri,
+        version: Version,
+        changes: Vec<ContentChange>,
+        encoding: PositionEncoding,
+        origin: Origin,
+    ) -> Result<SubmitOutcome, StoreError> {
+        let slot = self.slot(uri)?;
+        let mut state = slot.lock();
+        let current = state.document.version();
+        if version <= current {
+            return Err(document_error(
+                uri,
+                DocumentError::StaleVersion {
+                    current,
+                    received: version,
+                },
+            ));
+        }
+        if state.queue.contains_key(&version) {
+            return Err(StoreError::DuplicateVersion {
+                uri: uri.as_str().to_owned(),
+                version,
+            });
+        }
+        if version != current + 1 {
+            state.queue.insert(
+                version,
+                QueuedChange {
+                    changes,
+                    encoding,
+                    origin,
+                },
+            );
+            tracing::debug!(
+                uri = uri.as_str(),
+                version,
+                current,
+                "change queued until its predecessor arrives"
+            );
+            return Ok(SubmitOutcome::Waiting {
+                expected: current + 1,
+            });
+        }
+        state
+            .document
+            .apply_content_changes(&changes, encoding, version, origin)
+            .map_err(|source| document_error(uri, source))?;
+        drain_queue(uri, &mut state, false);
+        let version = state.document.version();
+        drop(state);
+        slot.progressed.notify_waiters();
+        Ok(SubmitOutcome::Applied { version })
+    }
+
+    /// Applies every queued change of `uri` in version order, across gaps
+    /// in the numbering, and returns the document's version afterwards.
+    ///
+    /// # Errors
+    /// `UnknownUri` when it is not open.
+    pub fn flush_queue(&self, uri: &Uri) -> Result<Version, StoreError> {
+        let slot = self.slot(uri)?;
+        let mut state = slot.lock();
+        drain_queue(uri, &mut state, true);
+        let version = state.document.version();
+        drop(state);
+        slot.progressed.notify_waiters();
+        Ok(version)
+    }
+
+    /// Submits a change and, when it has to wait for its predecessor, waits
+    /// up to `gap_timeout` for it before applying the queue across the gap.
+    /// Returns the document's version once this change is applied.
+    ///
+    /// # Errors
+    /// As `submit`, plus the document error of this change when it failed
+    /// after waiting, and `UnknownUri` when the document closed meanwhile.
+    pub async fn submit_in_order(
+        &self,
+        uri: &Uri,
+        version: Version,
+        changes: Vec<ContentChange>,
+        encoding: PositionEncoding,
+        origin: Origin,
+        gap_timeout: Duration,
+    ) -> Result<Version, StoreError> {
+        let slot = self.slot(uri)?;
+        // Register interest before submitting so no wake-up is missed.
+        let progressed = slot.progressed.notified();
+        tokio::pin!(progressed);
+        progressed.as_mut().enable();
+        match self.submit(uri, version, changes, encoding, origin)? {
+            SubmitOutcome::Applied { version } => return Ok(version),
+            SubmitOutcome::Waiting { .. } => {}
+        }
+        let deadline = tokio::time::Instant::now() + gap_timeout;
+        loop {
+            if let Some(result) = self.outcome_of(uri, &slot, version) {
+                return result;
+            }
+            if tokio::time::timeout_at(deadline, progressed.as_mut())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    uri = uri.as_str(),
+                    version,
+                    "predecessor did not arrive in time; applying queued changes across the gap"
+                );
+                self.flush_queue(uri)?;
+                return self
+                    .outcome_of(uri, &slot, version)
+                    .unwrap_or_else(|| Err(unknown(uri)));
+            }
+            progressed.set(slot.progressed.notified());
+            progressed.as_mut().enable();
+        }
+    }
+
+    /// The result for a queued `version`, once it has been applied or has
+    /// failed, or when the document was closed or reopened.
+    fn outcome_of(
+        &self,
+        uri: &Uri,
+        slot: &Arc<Slot>,
+        version: Version,
+    ) -> Option<Result<Version, StoreError>> {
+        let still_open = self
+            .documents
+            .get(uri)
+            .is_some_and(|current| Arc::ptr_eq(&current, slot));
+        if !still_open {
+            return Some(Err(unknown(uri)));
+        }
+        let mut state = slot.lock();
+        if let Some(source) = state.failed.remove(&version) {
+            return Some(Err(document_error(uri, source)));
+        }
+        let current = state.document.version();
+        (current >= version && !state.queue.contains_key(&version)).then_some(Ok(current))
+    }
+
+    fn slot(&self, uri: &Uri) -> Result<Arc<Slot>, StoreError> {
+        self.documents
+            .get(uri)
+            .map(|entry| Arc::clone(entry.value()))
+            .ok_or_else(|| unknown(uri))
+    }
+}
+
+/// Applies queued changes in order: only the next version, or every queued
+/// one when `across_gaps` is set. A queued change that fails is logged and
+/// kept in `failed` for its waiting caller.
+fn drain_queue(uri: &Uri, state: &mut SlotState, across_gaps: bool) {
+    while let Some(entry) = state.queue.first_entry() {
+        let version = *entry.key();
+        if !across_gaps && version != state.document.version() + 1 {
+            break;
+        }
+        let queued = entry.remove();
+        if let Err(error) = state.document.apply_content_changes(
+            &queued.changes,
+            queued.encoding,
+            version,
+            queued.origin,
+        ) {
+            tracing::warn!(uri = uri.as_str(), version, %error, "queued change rejected");
+            state.failed.insert(version, error);
+        }
+    }
+}
+
+fn unknown(uri: &Uri) -> StoreError {
+    StoreError::UnknownUri {
+        uri: uri.as_str().to_owned(),
+    }
+}
+
+fn document_error(uri: &Uri, source: DocumentError) -> StoreError {
+    StoreError::Document {
+        uri: uri.as_str().to_owned(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_lsp_server::ls_types::{Position, Range};
+
+    fn uri() -> Uri {
+        "file:///tmp/a.rs".parse().unwrap()
+    }
+
+    fn insert(line: u32, character: u32, text: &str) -> Vec<ContentChange> {
+        let at = Position { line, character };
+        vec![ContentChange {
+            range: Some(Range { start: at, end: at }),
+            text: text.to_owned(),
+        }]
+    }
+
+    fn text(store: &DocumentStore) -> String {
+        store.read(&uri(), |doc| doc.text().to_string()).unwrap()
+    }
+
+    fn submit(
+        store: &DocumentStore,
+        version: Version,
+        changes: Vec<ContentChange>,
+    ) -> Result<SubmitOutcome, StoreError> {
+        store.submit(
+            &uri(),
+            version,
+            changes,
+            PositionEncoding::Utf16,
+            Origin::Editor,
+        )
+    }
+
+    #[test]
+    fn out_of_order_changes_wait() {
+        let store = DocumentStore::new();
+        store.open(uri(), "", 1, "rust");
+        assert_eq!(
+            submit(&store, 3, insert(0, 1, "b")).unwrap(),
+            SubmitOutcome::Waiting { expected: 2 }
+        );
+        assert_eq!(text(&store), "");
+        assert_eq!(
+            submit(&store, 2, insert(0, 0, "a")).unwrap(),
+            SubmitOutcome::Applied { version: 3 }
+        );
+        assert_eq!(text(&store), "ab");
+    }
+
+    #[test]
+    fn stale_and_duplicate_versions_rejected() {
+        let store = DocumentStore::new();
+        store.open(uri(), "x", 5, "rust");
+        submit(&store, 6, insert(0, 0, "a")).unwrap();
+
+        let duplicate = submit(&store, 6, insert(0, 0, "b")).unwrap_err();
+        assert!(duplicate.to_string().contains("version 6"), "{duplicate}");
+        assert!(
+            duplicate.to_string().contains("version 6 is not newer"),
+            "{duplicate}"
+        );
+
+        let backwards = submit(&store, 4, insert(0, 0, "c")).unwrap_err();
+        assert!(backwards.to_string().contains("version 4"), "{backwards}");
+        assert!(backwards.to_string().contains("version 6"), "{backwards}");
+
+        submit(&store, 9, insert(0, 0, "d")).unwrap();
+        let queued_twice = submit(&store, 9, insert(0, 0, "e")).unwrap_err();
+        assert_eq!(
+            queued_twice,
+            StoreError::DuplicateVersion {
+                uri: uri().as_str().to_owned(),
+                version: 9
+            }
+        );
+        assert_eq!(text(&store), "ax");
+    }
+
+    #[test]
+    fn unknown_uri_rejected() {
+        let store = DocumentStore::new();
+        let err = submit(&store, 2, insert(0, 0, "a")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "document file:///tmp/a.rs is not open; send textDocument/didOpen before using it"
+        );
+        assert!(store.snapshot(&uri()).is_err());
+        assert!(store.close(&uri()).is_err());
+    }
+
+    #[test]
+    fn reversed_range_leaves_document_unchanged() {
+        let store = DocumentStore::new();
+        store.open(uri(), "hello\nworld", 1, "rust");
+        let changes = vec![
+            ContentChange {
+                range: Some(Range {
+                    start: Position {
+                        line: 0,
+                        character: 0,
+                    },
+                    end: Position {
+                        line: 0,
+                        character: 0,
+                    },
+                }),
+                text: "ok ".to_owned(),
+            },
+            ContentChange {
+                range: Some(Range {
+                    start: Position {
+                        line: 1,
+                        character: 4,
+                    },
+                    end: Position {
+                        line: 1,
+                        character: 1,
+                    },
+                }),
+                text: String::new(),
+            },
+        ];
+        let err = submit(&store, 2, changes).unwrap_err();
+        assert!(err.to_string().contains("change 1"), "{err}");
+        assert_eq!(text(&store), "hello\nworld");
+        assert_eq!(store.read(&uri(), Document::version).unwrap(), 1);
+        assert!(store.read(&uri(), |doc| doc.log().is_empty()).unwrap());
+    }
+
+    #[test]
+    fn empty_change_list_moves_version() {
+        let store = DocumentStore::new();
+        store.open(uri(), "abc", 1, "rust");
+        submit(&store, 2, Vec::new()).unwrap();
+        assert_eq!(store.read(&uri(), Document::version).unwrap(), 2);
+        assert_eq!(text(&store), "abc");
+    }
+
+    #[tokio::test]
+    async fn gap_applies_after_timeout() {
+        let store = DocumentStore::new();
+        store.open(uri(), "", 1, "rust");
+        let version = store
+            .submit_in_order(
+                &uri(),
+                4,
+                insert(0, 0, "z"),
+                PositionEncoding::Utf16,
+                Origin::Editor,
+                Duration::from_millis(20),
+            )
+            .await
+            .unwrap();
+        assert_eq!(version, 4);
+        assert_eq!(text(&store), "z");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waiting_change_wakes_on_predecessor() {
+        let store = Arc::new(DocumentStore::new());
+        store.open(uri(), "", 1, "rust");
+        let later = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .submit_in_order(
+                        &uri(),
+                        3,
+                        insert(0, 1, "b"),
+                        PositionEncoding::Utf16,
+                        Origin::Editor,
+                        Duration::from_secs(30),
+                    )
+                    .await
+            })
+        };
+        tokio::task::yield_now().await;
+        let earlier = store
+            .submit_in_order(
+                &uri(),
+                2,
+                insert(0, 0, "a"),
+                PositionEncoding::Utf16,
+                Origin::Editor,
+                Duration::from_secs(30),
+            )
+            .await
+            .unwrap();
+        assert!(earlier >= 2);
+        assert_eq!(later.await.unwrap().unwrap(), 3);
+        assert_eq!(text(&store), "ab");
+    }
+}

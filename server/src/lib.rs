@@ -1,0 +1,10 @@
+//! concur: merges many concurrent refactors of the same files into one edit.
+//!
+//! `text` owns the edit algebra and position encodings, `document` the
+//! versioned buffers and their change logs, `trace` the editing-trace replay
+//! used by `concur bench-trace`, and `cli` the command line.
+
+pub mod cli;
+pub mod document;
+pub mod text;
+pub mod trace;
