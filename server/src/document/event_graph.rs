@@ -67,8 +67,8 @@
 //! Items live in chunks of at most `MAX_CHUNK_LEN` item ids, in document
 //! order. Each chunk caches its counts of prepare-visible and effect-visible
 //! items, so finding a position costs one pass over the chunk counts and one
-//! pass inside a chunk. Item states and origins are indexed by item id, and
-//! every transaction keeps the range of item ids it inserted and the list of
+//! pass inside a chunk. Item states and origins are indexed by item id.
+//! Every transaction keeps the range of item ids it inserted and the list of
 //! item ids its deletes targeted, so moving the prepare version costs time
 //! proportional to the operations moved.
 

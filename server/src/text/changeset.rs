@@ -199,15 +199,42 @@ impl ChangeSet {
     }
 
     /// Builds a change that replaces `range` of a document of `len` chars.
+    /// This is the shape of almost every keystroke, so it skips the checks
+    /// for sorting that `from_replacements` needs.
     ///
     /// # Errors
-    /// As `from_replacements`.
+    /// A reversed range or a range past `len`.
     pub fn replace(
         len: usize,
         range: Range<CharOffset>,
         text: &str,
     ) -> Result<Self, ChangeSetError> {
-        Self::from_replacements(len, [(range, text)])
+        let (start, end) = (range.start.0, range.end.0);
+        if end < start {
+            return Err(ChangeSetError::ReversedRange { start, end });
+        }
+        if end > len {
+            return Err(ChangeSetError::OutOfBounds { start, end, len });
+        }
+        let mut ops = SmallVec::new();
+        if start > 0 {
+            ops.push(Operation::Retain(start));
+        }
+        let inserted = char_len(text);
+        if inserted > 0 {
+            ops.push(Operation::Insert(CompactString::from(text)));
+        }
+        if end > start {
+            ops.push(Operation::Delete(end - start));
+        }
+        if len > end {
+            ops.push(Operation::Retain(len - end));
+        }
+        Ok(Self {
+            ops,
+            len,
+            len_after: len - (end - start) + inserted,
+        })
     }
 
     /// Length in chars of the document this change applies to.
