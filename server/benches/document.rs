@@ -66,11 +66,26 @@ fn replay(c: &mut Criterion) {
             });
         }
     }
+    let loaded =
+        trace::load(&trace_path("concurrent-friendsforever")).expect("trace in ../shared/data");
+    for mode in [ReplayMode::Document, ReplayMode::Bare] {
+        let label = format!(
+            "concurrent-friendsforever/{}",
+            if mode == ReplayMode::Bare {
+                "bare"
+            } else {
+                "document"
+            }
+        );
+        group.bench_function(label, |b| {
+            b.iter_with_large_drop(|| trace::replay_concurrent(&loaded, mode).unwrap());
+        });
+    }
     group.finish();
 }
 
-/// A 65,000-char Rust document, a job change on it with 200 replacements,
-/// and 10,000 single-char edits typed after it, spread over the file.
+/// Builds a 65,000-char Rust document, a job change on it with 200
+/// replacements, and 10,000 single-char edits typed after it, spread over the file.
 fn rebase_setup() -> (Document, ChangeSet) {
     let loaded = trace::load(&trace_path("sequential-rustcode")).expect("trace in ../shared/data");
     let mut document = Document::new(&loaded.end_content, 1, "rust");

@@ -79,7 +79,8 @@ fn document_logs_one_change_per_transaction() {
         entry.change.apply(&mut forward).unwrap();
         states.push(forward.to_string());
     }
-    for entry in document.log()[..200].iter().rev() {
+    let first_200: Vec<_> = document.log().iter().take(200).collect();
+    for entry in first_200.iter().rev() {
         let before = ropey::Rope::from_str(&states[states.len() - 2]);
         let inverse = entry.change.invert(&before).unwrap();
         let mut after = ropey::Rope::from_str(states.last().unwrap());
@@ -166,8 +167,8 @@ fn cli_exits_2_on_unreadable_trace() {
     assert!(stderr.contains("position 9"), "{stderr}");
 }
 
-/// A fresh directory under the target dir, removed by nobody: the target
-/// dir is scratch space already.
+/// Creates a directory for this test under Cargo's scratch space for
+/// integration tests, which `cargo clean` removes.
 fn tempdir() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "traces-{}-{:?}",

@@ -3,6 +3,7 @@
 //! thread-safe `DocumentStore`. Nothing here speaks the protocol.
 
 pub mod event_graph;
+pub mod log;
 mod rebase;
 pub mod store;
 
@@ -16,6 +17,7 @@ use tower_lsp_server::ls_types::Range as LspRange;
 use crate::text::encoding::{self, EncodingError};
 use crate::text::{ChangeSet, ChangeSetError, PositionEncoding};
 
+pub use log::{ChangeLog, LogEntry};
 pub use rebase::Rebased;
 pub use store::{DocumentStore, StoreError, SubmitOutcome};
 
@@ -40,15 +42,6 @@ pub enum Origin {
     Editor,
     /// A refactor job whose merged edit the editor applied.
     Job(JobId),
-}
-
-/// One step of the change log: `change` took the document from the
-/// previous entry's version (or the version it was opened at) to `version`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogEntry {
-    pub version: Version,
-    pub change: ChangeSet,
-    pub origin: Origin,
 }
 
 /// One edit of a `didChange` notification, with its range in the client's
@@ -119,7 +112,7 @@ pub struct Document {
     language_id: Arc<str>,
     /// The version the log starts from.
     oldest_version: Version,
-    log: Vec<LogEntry>,
+    log: ChangeLog,
 }
 
 impl Document {
@@ -135,7 +128,7 @@ impl Document {
             version,
             language_id: Arc::from(language_id),
             oldest_version: version,
-            log: Vec::new(),
+            log: ChangeLog::new(),
         }
     }
 
@@ -152,7 +145,7 @@ impl Document {
     }
 
     /// The change log, oldest first.
-    pub fn log(&self) -> &[LogEntry] {
+    pub fn log(&self) -> &ChangeLog {
         &self.log
     }
 
@@ -191,11 +184,7 @@ impl Document {
         self.check_newer(version)?;
         change.apply(&mut self.text)?;
         self.version = version;
-        self.log.push(LogEntry {
-            version,
-            change,
-            origin,
-        });
+        self.log.push(version, &change, origin);
         Ok(())
     }
 
@@ -231,33 +220,35 @@ impl Document {
         }
         self.text = working;
         self.version = version;
-        self.log.push(LogEntry {
-            version,
-            change: total,
-            origin,
-        });
+        self.log.push(version, &total, origin);
         Ok(())
     }
 
-    /// Returns the logged changes made after `version`, oldest first.
+    /// Decodes the logged changes made after `version`, oldest first.
     ///
     /// # Errors
     /// `UnknownVersion` when the log does not contain `version`.
-    pub fn changes_since(&self, version: Version) -> Result<&[LogEntry], DocumentError> {
+    pub fn changes_since(
+        &self,
+        version: Version,
+    ) -> Result<impl DoubleEndedIterator<Item = LogEntry> + '_, DocumentError> {
+        let first = self.log_index_after(version)?;
+        Ok(self.log.iter_from(first))
+    }
+
+    /// Index of the first log entry made after `version`.
+    fn log_index_after(&self, version: Version) -> Result<usize, DocumentError> {
         if version == self.oldest_version {
-            return Ok(&self.log);
+            return Ok(0);
         }
-        match self
-            .log
-            .binary_search_by_key(&version, |entry| entry.version)
-        {
-            Ok(index) => Ok(&self.log[index + 1..]),
-            Err(_) => Err(DocumentError::UnknownVersion {
+        self.log
+            .index_of(version)
+            .map(|index| index + 1)
+            .ok_or(DocumentError::UnknownVersion {
                 requested: version,
                 oldest: self.oldest_version,
                 current: self.version,
-            }),
-        }
+            })
     }
 
     /// Drops log entries up to and including `version`, so rebasing from
@@ -267,9 +258,8 @@ impl Document {
     /// # Errors
     /// `UnknownVersion` when the log does not contain `version`.
     pub fn truncate_log(&mut self, version: Version) -> Result<(), DocumentError> {
-        let kept = self.changes_since(version)?.len();
-        let dropped = self.log.len() - kept;
-        self.log.drain(..dropped);
+        let first_kept = self.log_index_after(version)?;
+        self.log.drop_oldest(first_kept);
         self.oldest_version = version;
         Ok(())
     }

@@ -66,9 +66,9 @@ impl Document {
     /// `LengthMismatch` when `change` was not made on a document as long as
     /// version `base`.
     pub fn rebase(&self, change: &ChangeSet, base: Version) -> Result<Rebased, DocumentError> {
-        let since = self.changes_since(base)?;
+        let mut since = self.changes_since(base)?.peekable();
         let base_len = since
-            .first()
+            .peek()
             .map_or(self.text.len_chars(), |entry| entry.change.len());
         if change.len() != base_len {
             return Err(ChangeSetError::LengthMismatch {

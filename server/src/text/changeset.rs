@@ -37,7 +37,7 @@ pub enum Operation {
     Insert(CompactString),
 }
 
-/// Which side of an insert at exactly its offset a position sticks to.
+/// Side of an insert at exactly its offset that a mapped position sticks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Assoc {
     /// Stay before text inserted at this offset.
@@ -46,7 +46,7 @@ pub enum Assoc {
     After,
 }
 
-/// How `map` orders two inserts that land on the same offset.
+/// Rule by which `map` orders two inserts that land on the same offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TieBreak {
     /// The smaller text (by byte order) goes first, so both orders of a
@@ -247,12 +247,13 @@ impl ChangeSet {
         self.len_after
     }
 
-    /// Whether the change covers a document of zero chars and inserts nothing.
+    /// Returns true when the change covers a document of zero chars and
+    /// inserts nothing.
     pub fn is_empty(&self) -> bool {
         self.len == 0 && self.len_after == 0
     }
 
-    /// Whether applying the change leaves every document unchanged.
+    /// Returns true when applying the change leaves every document unchanged.
     pub fn is_identity(&self) -> bool {
         self.ops.iter().all(|op| matches!(op, Operation::Retain(_)))
     }
@@ -535,7 +536,7 @@ impl ChangeSet {
 
     /// Maps an offset of the old document to the new one. An offset inside
     /// deleted text lands where the deletion happened; an offset exactly at
-    /// an insert stays before it or moves past it as `assoc` says. Offsets
+    /// an insert stays before it or moves past it as `assoc` selects. Offsets
     /// past the end clamp to the end.
     pub fn map_pos(&self, offset: CharOffset, assoc: Assoc) -> CharOffset {
         let pos = offset.0.min(self.len);
