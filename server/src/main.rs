@@ -13,7 +13,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     // stdout carries command output (and later the protocol), so logs go to
     // stderr; the level comes from CONCUR_LOG and defaults to warn.
-    let filter = EnvFilter::try_from_env("CONCUR_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = match std::env::var("CONCUR_LOG") {
+        Err(_) => EnvFilter::new("warn"),
+        Ok(value) => EnvFilter::try_new(&value).unwrap_or_else(|error| {
+            eprintln!("warning: invalid CONCUR_LOG value {value:?} ({error}); logging at warn");
+            EnvFilter::new("warn")
+        }),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

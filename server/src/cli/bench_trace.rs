@@ -7,7 +7,9 @@ use crate::trace::{self, ReplayMode, TraceError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The trace file: `.json.gz` or `.json` in the editing-traces format.
+    /// Trace file, gzipped or plain JSON: {startContent, endContent, txns}, or
+    /// {kind: "concurrent", endContent, txns} with parents on each
+    /// transaction.
     pub file: PathBuf,
     /// Replay into a plain rope with no change log, as the baseline.
     #[arg(long)]

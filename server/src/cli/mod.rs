@@ -7,9 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Applies many refactors to the same files at once and merges their edits.
+/// concur merges many concurrent edits of the same files into one. This
+/// build has one command, bench-trace; the language server and refactor
+/// commands are not built yet.
 #[derive(Debug, Parser)]
-#[command(name = "concur", version, about)]
+#[command(name = "concur", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -17,9 +19,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Replay an editing trace (gzipped JSON) and print one JSON line with
-    /// its timing; exits 1 when the result differs from the trace's
-    /// endContent.
+    /// Replay an editing trace and check it reaches its endContent.
+    ///
+    /// Reads gzipped or plain JSON in the editing-traces format. A
+    /// sequential trace goes through a Document, one logged change per
+    /// transaction; a concurrent one (transactions with parents) is merged
+    /// branch by branch. Prints one JSON line: trace, mode, concurrent,
+    /// transactions, patches, final_length (chars), elapsed_ms (replay
+    /// only) and transactions_per_second. Exit codes: 0 when the result
+    /// matches, 1 when it differs (the error names the first differing
+    /// char), 2 when the file cannot be read or is not a valid trace. Logs
+    /// go to stderr at the level set by CONCUR_LOG (default warn).
     BenchTrace(bench_trace::Args),
 }
 

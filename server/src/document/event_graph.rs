@@ -100,7 +100,7 @@ pub struct Patch {
 pub enum EventGraphError {
     #[error(
         "transaction {txn} lists parent {parent}, which is not an earlier transaction; \
-         parents must be indexes below {txn} of transactions already added"
+         a parent must be the index of a transaction listed before this one"
     )]
     ParentNotEarlier { txn: usize, parent: usize },
 
@@ -252,6 +252,19 @@ impl EventGraph {
         }
     }
 
+    /// Creates a graph whose merged document starts as `text`. Every
+    /// transaction sees that text, so one with no parents edits it.
+    pub fn with_start_content(text: &str) -> Self {
+        let mut graph = Self::new();
+        if !text.is_empty() {
+            // The start items belong to no transaction: no retreat ever
+            // hides them, and no concurrent insert can tie with them.
+            let mut effects = Vec::new();
+            graph.apply_insert(NO_ITEM, 0, text, &mut effects);
+        }
+        graph
+    }
+
     /// Creates an empty graph whose chunks split above `max_chunk_len` ids.
     #[cfg(test)]
     fn with_max_chunk_len(max_chunk_len: usize) -> Self {
@@ -386,6 +399,11 @@ impl EventGraph {
 
     /// Retreats and advances transactions until the prepare version is the
     /// version named by `target` (sorted, without duplicates).
+    ///
+    /// NOTE: the cost is the number of transactions on both sides since the
+    /// last common ancestor, so two branches that never merge, added in
+    /// alternation, make each call walk a whole branch: quadratic overall.
+    /// Real traces merge often and stay linear.
     fn move_prepare_version(&mut self, target: &[u32]) {
         if self.prepare_frontier == target {
             return;
@@ -924,6 +942,34 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
+
+    #[test]
+    fn start_content_is_seen_by_roots() {
+        let mut graph = EventGraph::with_start_content("héllo");
+        let edit = |pos, insert: &str| Patch {
+            pos,
+            delete: 0,
+            insert: insert.to_owned(),
+        };
+        let first = graph.integrate(&[], 0, &[edit(5, "!")]).unwrap();
+        let second = graph.integrate(&[], 1, &[edit(0, ">")]).unwrap();
+        assert_eq!(
+            first,
+            vec![EffectOp::Insert {
+                pos: 5,
+                text: "!".to_owned()
+            }]
+        );
+        assert_eq!(
+            second,
+            vec![EffectOp::Insert {
+                pos: 0,
+                text: ">".to_owned()
+            }]
+        );
+        assert_eq!(graph.merged_len(), 7);
+        assert_eq!(graph.len(), 2);
+    }
 
     /// One transaction as tests build it: parents, agent, patches.
     type TxnInput = (Vec<usize>, u32, Vec<Patch>);

@@ -93,6 +93,56 @@ impl ChangeLog {
         }
     }
 
+    /// Appends an entry whose change replaces `start..end` of a document of
+    /// `len` chars with `text`, encoded as `ChangeSet::replace` would be
+    /// without building it. The range must be valid; the caller checks it.
+    pub fn push_replace(
+        &mut self,
+        version: Version,
+        len: usize,
+        range: std::ops::Range<usize>,
+        text: &str,
+        origin: Origin,
+    ) {
+        debug_assert!(range.start <= range.end && range.end <= len);
+        self.push_header(version, origin);
+        if range.start > 0 {
+            write_varint(&mut self.bytes, (range.start as u64) << 2 | TAG_RETAIN);
+        }
+        if !text.is_empty() {
+            write_varint(&mut self.bytes, (text.len() as u64) << 2 | TAG_INSERT);
+            self.bytes.extend_from_slice(text.as_bytes());
+        }
+        if range.end > range.start {
+            write_varint(
+                &mut self.bytes,
+                ((range.end - range.start) as u64) << 2 | TAG_DELETE,
+            );
+        }
+        if len > range.end {
+            write_varint(
+                &mut self.bytes,
+                ((len - range.end) as u64) << 2 | TAG_RETAIN,
+            );
+        }
+    }
+
+    fn push_header(&mut self, version: Version, origin: Origin) {
+        debug_assert!(self
+            .headers
+            .last()
+            .is_none_or(|last| last.version < version));
+        let job = match origin {
+            Origin::Editor => None,
+            Origin::Job(id) => Some(id),
+        };
+        self.headers.push(Header {
+            version,
+            job,
+            start: self.bytes.len(),
+        });
+    }
+
     /// Decodes entry `index`, or returns `None` past the end.
     pub fn get(&self, index: usize) -> Option<LogEntry> {
         let header = self.headers.get(index)?;
@@ -216,6 +266,28 @@ mod tests {
         assert_eq!(log.index_of(5), Some(1));
         assert_eq!(log.index_of(4), None);
         assert!(log.get(3).is_none());
+    }
+
+    #[test]
+    fn push_replace_matches_push() {
+        let cases = [
+            (0, 0, ""),
+            (0, 0, "ab"),
+            (0, 5, ""),
+            (2, 2, "日本"),
+            (2, 4, "x"),
+            (5, 5, "🦀"),
+        ];
+        for (start, end, text) in cases {
+            let change = ChangeSet::replace(5, CharOffset(start)..CharOffset(end), text).unwrap();
+            let mut direct = ChangeLog::new();
+            direct.push_replace(1, 5, start..end, text, Origin::Editor);
+            assert_eq!(
+                direct.get(0).unwrap().change,
+                change,
+                "{start}..{end} {text:?}"
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod rebase;
 pub mod store;
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 use ropey::Rope;
@@ -15,7 +16,7 @@ use thiserror::Error;
 use tower_lsp_server::ls_types::Range as LspRange;
 
 use crate::text::encoding::{self, EncodingError};
-use crate::text::{ChangeSet, ChangeSetError, PositionEncoding};
+use crate::text::{ChangeSet, ChangeSetError, CharOffset, PositionEncoding};
 
 pub use log::{ChangeLog, LogEntry};
 pub use rebase::Rebased;
@@ -69,6 +70,15 @@ pub enum DocumentError {
         requested: Version,
         oldest: Version,
         current: Version,
+    },
+    #[error(
+        "the change covers {expected} chars but version {base} had {actual}; make the change \
+         on the text of version {base}"
+    )]
+    BaseLengthMismatch {
+        base: Version,
+        expected: usize,
+        actual: usize,
     },
     #[error("change {index} of the notification: {source}")]
     ContentChange {
@@ -188,6 +198,41 @@ impl Document {
         Ok(())
     }
 
+    /// Replaces `range` with `text` as the step to `version` and logs it:
+    /// the shape of most keystrokes, applied without building a
+    /// `ChangeSet` first.
+    ///
+    /// # Errors
+    /// `StaleVersion`, `ReversedRange` or `OutOfBounds`; the document is then
+    /// unchanged.
+    pub fn replace(
+        &mut self,
+        range: Range<CharOffset>,
+        text: &str,
+        version: Version,
+        origin: Origin,
+    ) -> Result<(), DocumentError> {
+        self.check_newer(version)?;
+        let (start, end) = (range.start.0, range.end.0);
+        let len = self.text.len_chars();
+        if end < start {
+            return Err(ChangeSetError::ReversedRange { start, end }.into());
+        }
+        if end > len {
+            return Err(ChangeSetError::OutOfBounds { start, end, len }.into());
+        }
+        if end > start {
+            self.text.remove(start..end);
+        }
+        if !text.is_empty() {
+            self.text.insert(start, text);
+        }
+        self.version = version;
+        self.log
+            .push_replace(version, len, start..end, text, origin);
+        Ok(())
+    }
+
     /// Applies the edits of one `didChange` notification, one after another
     /// as LSP specifies, and logs them as a single step to `version`.
     /// Positions past a line or the document clamp; an empty list only moves
@@ -212,7 +257,7 @@ impl Document {
             let range = match content.range {
                 Some(range) => encoding::range_to_chars(&working, range, encoding)
                     .map_err(|source| DocumentError::ContentChange { index, source })?,
-                None => crate::text::CharOffset(0)..crate::text::CharOffset(len),
+                None => CharOffset(0)..CharOffset(len),
             };
             let step = ChangeSet::replace(len, range, &content.text)?;
             step.apply(&mut working)?;

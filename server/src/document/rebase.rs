@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use super::{Document, DocumentError, Version};
 use crate::text::changeset::char_len;
-use crate::text::{Assoc, ChangeSet, ChangeSetError, CharOffset, Operation};
+use crate::text::{Assoc, ChangeSet, CharOffset, Operation};
 
 /// A change moved onto the current version of a document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,19 +63,19 @@ impl Document {
     ///
     /// # Errors
     /// `UnknownVersion` when the log does not reach back to `base`, and
-    /// `LengthMismatch` when `change` was not made on a document as long as
-    /// version `base`.
+    /// `BaseLengthMismatch` when `change` was not made on a document as long
+    /// as version `base`.
     pub fn rebase(&self, change: &ChangeSet, base: Version) -> Result<Rebased, DocumentError> {
         let mut since = self.changes_since(base)?.peekable();
         let base_len = since
             .peek()
             .map_or(self.text.len_chars(), |entry| entry.change.len());
         if change.len() != base_len {
-            return Err(ChangeSetError::LengthMismatch {
+            return Err(DocumentError::BaseLengthMismatch {
+                base,
                 expected: change.len(),
                 actual: base_len,
-            }
-            .into());
+            });
         }
 
         let mut tracked: Vec<Tracked<'_>> = change
@@ -310,11 +310,13 @@ mod tests {
         let err = doc.rebase(&job, 1).unwrap_err();
         assert_eq!(
             err,
-            DocumentError::Change(ChangeSetError::LengthMismatch {
+            DocumentError::BaseLengthMismatch {
+                base: 1,
                 expected: 4,
                 actual: 3
-            })
+            }
         );
+        assert!(err.to_string().contains("version 1 had 3"), "{err}");
     }
 
     #[test]

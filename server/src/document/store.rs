@@ -29,6 +29,11 @@ pub enum StoreError {
          predecessor; each change needs its own version"
     )]
     DuplicateVersion { uri: String, version: Version },
+    #[error(
+        "document {uri} was closed or reopened while the change to version {version} waited \
+         for its predecessor, so the change was dropped; resend it against the new document"
+    )]
+    Dropped { uri: String, version: Version },
     #[error("document {uri}: {source}")]
     Document {
         uri: String,
@@ -51,13 +56,15 @@ struct QueuedChange {
     changes: Vec<ContentChange>,
     encoding: PositionEncoding,
     origin: Origin,
+    /// Whether a `submit_in_order` caller waits for this change's result.
+    awaited: bool,
 }
 
 struct SlotState {
     document: Document,
     queue: BTreeMap<Version, QueuedChange>,
-    /// Errors of queued changes that failed when their turn came, kept for
-    /// the callers waiting on them.
+    /// Errors of awaited queued changes that failed when their turn came,
+    /// kept until their callers pick them up.
     failed: HashMap<Version, DocumentError>,
 }
 
@@ -176,6 +183,18 @@ impl DocumentStore {
         encoding: PositionEncoding,
         origin: Origin,
     ) -> Result<SubmitOutcome, StoreError> {
+        self.submit_change(uri, version, changes, encoding, origin, false)
+    }
+
+    fn submit_change(
+        &self,
+        uri: &Uri,
+        version: Version,
+        changes: Vec<ContentChange>,
+        encoding: PositionEncoding,
+        origin: Origin,
+        awaited: bool,
+    ) -> Result<SubmitOutcome, StoreError> {
         let slot = self.slot(uri)?;
         let mut state = slot.lock();
         let current = state.document.version();
@@ -201,6 +220,7 @@ impl DocumentStore {
                     changes,
                     encoding,
                     origin,
+                    awaited,
                 },
             );
             tracing::debug!(
@@ -260,7 +280,7 @@ impl DocumentStore {
         let progressed = slot.progressed.notified();
         tokio::pin!(progressed);
         progressed.as_mut().enable();
-        match self.submit(uri, version, changes, encoding, origin)? {
+        match self.submit_change(uri, version, changes, encoding, origin, true)? {
             SubmitOutcome::Applied { version } => return Ok(version),
             SubmitOutcome::Waiting { .. } => {}
         }
@@ -278,10 +298,12 @@ impl DocumentStore {
                     version,
                     "predecessor did not arrive in time; applying queued changes across the gap"
                 );
-                self.flush_queue(uri)?;
+                if self.flush_queue(uri).is_err() {
+                    return Err(dropped(uri, version));
+                }
                 return self
                     .outcome_of(uri, &slot, version)
-                    .unwrap_or_else(|| Err(unknown(uri)));
+                    .unwrap_or_else(|| Err(dropped(uri, version)));
             }
             progressed.set(slot.progressed.notified());
             progressed.as_mut().enable();
@@ -301,7 +323,7 @@ impl DocumentStore {
             .get(uri)
             .is_some_and(|current| Arc::ptr_eq(&current, slot));
         if !still_open {
-            return Some(Err(unknown(uri)));
+            return Some(Err(dropped(uri, version)));
         }
         let mut state = slot.lock();
         if let Some(source) = state.failed.remove(&version) {
@@ -336,7 +358,9 @@ fn drain_queue(uri: &Uri, state: &mut SlotState, across_gaps: bool) {
             queued.origin,
         ) {
             tracing::warn!(uri = uri.as_str(), version, %error, "queued change rejected");
-            state.failed.insert(version, error);
+            if queued.awaited {
+                state.failed.insert(version, error);
+            }
         }
     }
 }
@@ -344,6 +368,13 @@ fn drain_queue(uri: &Uri, state: &mut SlotState, across_gaps: bool) {
 fn unknown(uri: &Uri) -> StoreError {
     StoreError::UnknownUri {
         uri: uri.as_str().to_owned(),
+    }
+}
+
+fn dropped(uri: &Uri, version: Version) -> StoreError {
+    StoreError::Dropped {
+        uri: uri.as_str().to_owned(),
+        version,
     }
 }
 
@@ -511,6 +542,72 @@ mod tests {
             .unwrap();
         assert_eq!(version, 4);
         assert_eq!(text(&store), "z");
+    }
+
+    #[tokio::test]
+    async fn reopen_drops_waiting_change() {
+        let store = Arc::new(DocumentStore::new());
+        store.open(uri(), "old", 1, "rust");
+        let waiting = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .submit_in_order(
+                        &uri(),
+                        3,
+                        insert(0, 0, "b"),
+                        PositionEncoding::Utf16,
+                        Origin::Editor,
+                        Duration::from_secs(30),
+                    )
+                    .await
+            })
+        };
+        // Let the spawned submit queue its change before the reopen.
+        while store.slot(&uri()).unwrap().lock().queue.is_empty() {
+            assert!(
+                !waiting.is_finished(),
+                "the change should wait for version 2"
+            );
+            tokio::task::yield_now().await;
+        }
+        store.open(uri(), "new", 1, "rust");
+        let err = waiting.await.unwrap().unwrap_err();
+        assert_eq!(
+            err,
+            StoreError::Dropped {
+                uri: uri().as_str().to_owned(),
+                version: 3
+            }
+        );
+        assert!(err.to_string().contains("reopened"), "{err}");
+        assert_eq!(text(&store), "new");
+    }
+
+    #[test]
+    fn failed_queued_change_not_kept() {
+        let store = DocumentStore::new();
+        store.open(uri(), "ab", 1, "rust");
+        let reversed = vec![ContentChange {
+            range: Some(Range {
+                start: Position {
+                    line: 0,
+                    character: 2,
+                },
+                end: Position {
+                    line: 0,
+                    character: 0,
+                },
+            }),
+            text: String::new(),
+        }];
+        submit(&store, 3, reversed).unwrap();
+        submit(&store, 2, insert(0, 0, "x")).unwrap();
+        assert_eq!(text(&store), "xab");
+        assert!(store.slot(&uri()).unwrap().lock().failed.is_empty());
+        // The rejected version can be sent again.
+        submit(&store, 3, insert(0, 0, "y")).unwrap();
+        assert_eq!(text(&store), "yxab");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -172,8 +172,11 @@ impl ChangeSet {
             if end > len {
                 return Err(ChangeSetError::OutOfBounds { start, end, len });
             }
+            // An insert at the start of the previous range belongs before it.
+            let insert_after_its_range =
+                |prev: &Range<usize>| start == end && start == prev.start && prev.end > prev.start;
             let cursor = match &previous {
-                Some(prev) if start < prev.start => {
+                Some(prev) if start < prev.start || insert_after_its_range(prev) => {
                     return Err(ChangeSetError::Unsorted {
                         first: prev.clone(),
                         second: start..end,
@@ -235,6 +238,41 @@ impl ChangeSet {
             len,
             len_after: len - (end - start) + inserted,
         })
+    }
+
+    /// Builds one change equal to applying `steps` one after another, each
+    /// range referring to the document as the previous steps left it (the
+    /// way an LSP `didChange` notification lists its edits).
+    ///
+    /// Editors send multi-cursor edits bottom-up, each ending at or before
+    /// the start of the previous one; then no step moves the next, and the
+    /// change is built in one pass. Any other order is composed step by step.
+    ///
+    /// # Errors
+    /// A reversed range or a range past the end of the document as the
+    /// previous steps left it.
+    pub fn from_sequential<S: AsRef<str>>(
+        len: usize,
+        steps: &[(Range<CharOffset>, S)],
+    ) -> Result<Self, ChangeSetError> {
+        let bottom_up = steps
+            .windows(2)
+            .all(|pair| pair[1].0.end <= pair[0].0.start);
+        if bottom_up {
+            return Self::from_replacements(
+                len,
+                steps
+                    .iter()
+                    .rev()
+                    .map(|(range, text)| (range.clone(), text.as_ref())),
+            );
+        }
+        let mut total = Self::new(len);
+        for (range, text) in steps {
+            let step = Self::replace(total.len_after(), range.clone(), text.as_ref())?;
+            total = total.compose(&step)?;
+        }
+        Ok(total)
     }
 
     /// Length in chars of the document this change applies to.
@@ -790,6 +828,25 @@ mod tests {
     }
 
     #[test]
+    fn insert_after_its_range_is_unsorted() {
+        let err = ChangeSet::from_replacements(
+            5,
+            [
+                (CharOffset(2)..CharOffset(3), "x"),
+                (CharOffset(2)..CharOffset(2), "y"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            ChangeSetError::Unsorted {
+                first: 2..3,
+                second: 2..2
+            }
+        );
+    }
+
+    #[test]
     fn from_replacements_allows_touching() {
         let c = change(6, &[(0, 2, "x"), (2, 2, "y"), (2, 4, "z"), (4, 4, "w")]);
         assert_eq!(c.apply_to_str("abcdef").unwrap(), "xyzwef");
@@ -802,6 +859,47 @@ mod tests {
         let ab = a.compose(&b).unwrap();
         let stepwise = b.apply_to_str(&a.apply_to_str("abcde").unwrap()).unwrap();
         assert_eq!(ab.apply_to_str("abcde").unwrap(), stepwise);
+    }
+
+    #[test]
+    fn from_sequential_matches_stepwise() {
+        let doc = "0123456789";
+        let orders: [&[(usize, usize, &str)]; 4] = [
+            &[(7, 9, "x"), (4, 4, "y"), (4, 5, "z"), (0, 1, "")],
+            &[(0, 1, "ab"), (5, 5, "c"), (2, 8, "")],
+            &[(3, 3, "q"), (3, 3, "r")],
+            &[],
+        ];
+        for steps in orders {
+            let ranges: Vec<_> = steps
+                .iter()
+                .map(|&(start, end, text)| (CharOffset(start)..CharOffset(end), text))
+                .collect();
+            let mut stepwise = doc.to_owned();
+            for (range, text) in &ranges {
+                let step = ChangeSet::replace(char_len(&stepwise), range.clone(), text).unwrap();
+                stepwise = step.apply_to_str(&stepwise).unwrap();
+            }
+            let combined = ChangeSet::from_sequential(10, &ranges).unwrap();
+            assert_eq!(combined.apply_to_str(doc).unwrap(), stepwise, "{steps:?}");
+        }
+    }
+
+    #[test]
+    fn from_sequential_rejects_step_past_end() {
+        let steps = [
+            (CharOffset(0)..CharOffset(3), ""),
+            (CharOffset(5)..CharOffset(8), "x"),
+        ];
+        let err = ChangeSet::from_sequential(8, &steps).unwrap_err();
+        assert_eq!(
+            err,
+            ChangeSetError::OutOfBounds {
+                start: 5,
+                end: 8,
+                len: 5
+            }
+        );
     }
 
     #[test]

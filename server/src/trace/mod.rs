@@ -99,15 +99,24 @@ pub enum TraceError {
         #[source]
         source: std::io::Error,
     },
-    #[error("trace {path} is not a valid gzipped JSON editing trace: {source}")]
+    #[error(
+        "trace {path} is not a valid editing trace: {source}; expected gzipped or plain JSON \
+         with endContent and txns (each with patches)"
+    )]
     Parse {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
     #[error(
+        "trace {path} has kind {kind:?}; the known kinds are \"concurrent\" and none \
+         (a sequential trace)"
+    )]
+    UnknownKind { path: PathBuf, kind: String },
+    #[error(
         "transaction {txn}, patch {patch}: position {position} + delete {delete} is past the \
-         end of the document ({len} chars)"
+         end of the document, which has {len} chars at that point; positions and deletes must \
+         stay within 0 to {len}"
     )]
     PatchOutOfRange {
         txn: usize,
@@ -122,12 +131,9 @@ pub enum TraceError {
         #[source]
         source: DocumentError,
     },
-    #[error("transaction {txn}: {source}")]
-    Graph {
-        txn: usize,
-        #[source]
-        source: EventGraphError,
-    },
+    /// The graph's errors name the transaction and patch themselves.
+    #[error(transparent)]
+    Graph(#[from] EventGraphError),
     #[error(
         "replay of {trace} does not match endContent: first difference at char {offset} \
          (replayed {actual_len} chars, expected {expected_len})"
@@ -140,7 +146,7 @@ pub enum TraceError {
     },
 }
 
-/// Reads a gzipped (or plain) JSON trace.
+/// Reads a trace from gzipped or plain JSON.
 ///
 /// # Errors
 /// `Io` when the file cannot be read, `Parse` when it is not a trace.
@@ -164,6 +170,12 @@ pub fn load(path: &Path) -> Result<Trace, TraceError> {
         path: path.to_owned(),
         source,
     })?;
+    if let Some(kind) = trace.kind.as_deref().filter(|kind| *kind != "concurrent") {
+        return Err(TraceError::UnknownKind {
+            path: path.to_owned(),
+            kind: kind.to_owned(),
+        });
+    }
     trace.name = trace_name(path);
     Ok(trace)
 }
@@ -257,62 +269,50 @@ pub fn replay_sequential(trace: &Trace, mode: ReplayMode) -> Result<Replayed, Tr
             let mut document = Document::new(&trace.start_content, 0, "plaintext");
             document.reserve_log(trace.txns.len());
             for (txn_index, txn) in trace.txns.iter().enumerate() {
-                let change = transaction_change(txn_index, txn, document.text().len_chars())?;
                 let version = document.version() + 1;
-                document
-                    .apply(change, version, Origin::Editor)
-                    .map_err(|source| TraceError::Document {
-                        txn: txn_index,
-                        source,
-                    })?;
+                let applied = if let [patch] = txn.patches.as_slice() {
+                    // Most transactions are one keystroke: log it directly.
+                    check_patch(txn_index, 0, patch, document.text().len_chars())?;
+                    let Patch(position, delete, insert) = patch;
+                    let range = CharOffset(*position)..CharOffset(position + delete);
+                    document.replace(range, insert, version, Origin::Editor)
+                } else {
+                    let change = transaction_change(txn_index, txn, document.text().len_chars())?;
+                    document.apply(change, version, Origin::Editor)
+                };
+                applied.map_err(|source| TraceError::Document {
+                    txn: txn_index,
+                    source,
+                })?;
             }
             Ok(Replayed::Document(document))
         }
     }
 }
 
-/// Composes a transaction's patches, each on the result of the previous
+/// Combines a transaction's patches, each on the result of the previous
 /// one, into one change on a document of `len` chars.
 fn transaction_change(
     txn_index: usize,
     txn: &Transaction,
     len: usize,
 ) -> Result<ChangeSet, TraceError> {
-    if let [patch] = txn.patches.as_slice() {
-        check_patch(txn_index, 0, patch, len)?;
-        let Patch(position, delete, insert) = patch;
-        return ChangeSet::replace(
-            len,
-            CharOffset(*position)..CharOffset(position + delete),
-            insert,
-        )
-        .map_err(|source| change_error(txn_index, source));
-    }
     let mut current_len = len;
-    let mut steps = Vec::with_capacity(txn.patches.len());
     for (patch_index, patch) in txn.patches.iter().enumerate() {
         check_patch(txn_index, patch_index, patch, current_len)?;
-        let Patch(position, delete, insert) = patch;
-        let step = ChangeSet::replace(
-            current_len,
-            CharOffset(*position)..CharOffset(position + delete),
-            insert,
-        )
-        .map_err(|source| change_error(txn_index, source))?;
-        current_len = step.len_after();
-        steps.push(step);
+        current_len = current_len - patch.1 + patch.2.chars().count();
     }
-    compose_all(len, steps).map_err(|source| change_error(txn_index, source))
-}
-
-/// Composes changes that each apply to the previous one's result; no
-/// changes give the identity on `len` chars.
-fn compose_all(len: usize, steps: Vec<ChangeSet>) -> Result<ChangeSet, ChangeSetError> {
-    let mut steps = steps.into_iter();
-    let Some(first) = steps.next() else {
-        return Ok(ChangeSet::new(len));
-    };
-    steps.try_fold(first, |total, step| total.compose(&step))
+    let steps: Vec<_> = txn
+        .patches
+        .iter()
+        .map(|Patch(position, delete, insert)| {
+            (
+                CharOffset(*position)..CharOffset(position + delete),
+                insert.as_str(),
+            )
+        })
+        .collect();
+    ChangeSet::from_sequential(len, &steps).map_err(|source| change_error(txn_index, source))
 }
 
 fn change_error(txn: usize, source: ChangeSetError) -> TraceError {
@@ -340,7 +340,7 @@ fn check_patch(txn: usize, patch: usize, value: &Patch, len: usize) -> Result<()
 /// version its parents name, and its effect on the merged document is
 /// applied as one logged change (or straight to a bare rope).
 pub fn replay_concurrent(trace: &Trace, mode: ReplayMode) -> Result<Replayed, TraceError> {
-    let mut graph = EventGraph::new();
+    let mut graph = EventGraph::with_start_content(&trace.start_content);
     let mut document = Document::new(&trace.start_content, 0, "plaintext");
     if mode == ReplayMode::Document {
         document.reserve_log(trace.txns.len());
@@ -365,12 +365,7 @@ pub fn replay_concurrent(trace: &Trace, mode: ReplayMode) -> Result<Replayed, Tr
                     insert: insert.clone(),
                 }),
         );
-        let effect = graph
-            .integrate(parents, txn.agent.unwrap_or(0), &graph_patches)
-            .map_err(|source| TraceError::Graph {
-                txn: txn_index,
-                source,
-            })?;
+        let effect = graph.integrate(parents, txn.agent.unwrap_or(0), &graph_patches)?;
         match mode {
             ReplayMode::Bare => apply_effect_to_rope(&mut bare, &effect),
             ReplayMode::Document => {
@@ -401,24 +396,17 @@ fn apply_effect_to_rope(rope: &mut Rope, effect: &[EffectOp]) {
     }
 }
 
-/// Composes a sequence of effect ops into one change on a document of
+/// Combines a sequence of effect ops into one change on a document of
 /// `len` chars.
 fn effect_change(len: usize, effect: &[EffectOp]) -> Result<ChangeSet, ChangeSetError> {
-    let mut current_len = len;
-    let mut steps = Vec::with_capacity(effect.len());
-    for op in effect {
-        let step = match op {
-            EffectOp::Insert { pos, text } => {
-                ChangeSet::replace(current_len, CharOffset(*pos)..CharOffset(*pos), text)?
-            }
-            EffectOp::Delete { pos, len } => {
-                ChangeSet::replace(current_len, CharOffset(*pos)..CharOffset(pos + len), "")?
-            }
-        };
-        current_len = step.len_after();
-        steps.push(step);
-    }
-    compose_all(len, steps)
+    let steps: Vec<_> = effect
+        .iter()
+        .map(|op| match op {
+            EffectOp::Insert { pos, text } => (CharOffset(*pos)..CharOffset(*pos), text.as_str()),
+            EffectOp::Delete { pos, len } => (CharOffset(*pos)..CharOffset(pos + len), ""),
+        })
+        .collect();
+    ChangeSet::from_sequential(len, &steps)
 }
 
 /// Compares the replayed text with `endContent`.
@@ -513,6 +501,18 @@ mod tests {
                     .contains("transaction 0, patch 0: position 2 + delete 5 is past the end"),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn concurrent_replay_starts_from_start_content() {
+        let mut trace = sequential("abc", "xabcd", vec![vec![(3, 0, "d")], vec![(0, 0, "x")]]);
+        trace.kind = Some("concurrent".to_owned());
+        trace.txns[0].parents = Some(Vec::new());
+        trace.txns[1].parents = Some(Vec::new());
+        for mode in [ReplayMode::Document, ReplayMode::Bare] {
+            let report = replay(&trace, mode).unwrap();
+            assert_eq!(report.final_length, 5);
         }
     }
 
