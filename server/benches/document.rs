@@ -7,6 +7,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use concur::document::event_graph::{EventGraph, Patch};
 use concur::document::{Document, Origin};
 use concur::text::{ChangeSet, CharOffset};
 use concur::trace::{self, ReplayMode};
@@ -51,6 +52,15 @@ fn replay(c: &mut Criterion) {
     group.sample_size(20);
     for name in ["sequential-automerge-paper", "sequential-rustcode"] {
         let loaded = trace::load(&trace_path(name)).expect("trace in ../shared/data");
+        if let trace::Replayed::Document(document) =
+            trace::replay_sequential(&loaded, ReplayMode::Document).unwrap()
+        {
+            eprintln!(
+                "memory: change log of {name}: {} bytes for {} entries",
+                document.log().heap_bytes(),
+                document.log().len()
+            );
+        }
         for mode in [ReplayMode::Document, ReplayMode::Bare] {
             let label = format!(
                 "{name}/{}",
@@ -79,6 +89,42 @@ fn replay(c: &mut Criterion) {
         );
         group.bench_function(label, |b| {
             b.iter_with_large_drop(|| trace::replay_concurrent(&loaded, mode).unwrap());
+        });
+    }
+    group.finish();
+}
+
+/// Two branches from one root that never merge, their transactions added
+/// in alternation: the worst case for the event graph, since every
+/// transaction moves the prepare version across a whole branch.
+fn alternating_branches(c: &mut Criterion) {
+    let mut group = c.benchmark_group("event_graph_alternating_branches");
+    group.sample_size(10);
+    for transactions in [1_000usize, 4_000] {
+        group.bench_function(transactions.to_string(), |b| {
+            b.iter(|| {
+                let mut graph = EventGraph::new();
+                let root = Patch {
+                    pos: 0,
+                    delete: 0,
+                    insert: "ab".to_owned(),
+                };
+                graph.integrate(&[], 0, &[root]).unwrap();
+                let mut tips = [0usize, 0];
+                for index in 1..transactions {
+                    let branch = index % 2;
+                    let patch = Patch {
+                        pos: if branch == 0 { 1 } else { 0 },
+                        delete: 0,
+                        insert: "x".to_owned(),
+                    };
+                    graph
+                        .integrate(&[tips[branch]], branch as u32, &[patch])
+                        .unwrap();
+                    tips[branch] = index;
+                }
+                black_box(graph.merged_len())
+            });
         });
     }
     group.finish();
@@ -149,5 +195,5 @@ fn snapshots(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, replay, rebase, snapshots);
+criterion_group!(benches, replay, alternating_branches, rebase, snapshots);
 criterion_main!(benches);

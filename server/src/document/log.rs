@@ -3,10 +3,10 @@
 //! no allocation of its own.
 //!
 //! Each entry is a header (version, origin, where its change starts) plus
-//! its `ChangeSet` encoded as varints: `n << 2 | tag` per operation, with
-//! tag 0 for retain, 1 for delete and 2 for insert, an insert's value being
-//! its length in bytes, followed by the UTF-8 text. Entries are decoded back
-//! into `ChangeSet`s when read.
+//! its `ChangeSet` encoded as one varint `n << 2 | tag` per operation. Tag 0
+//! is retain, 1 delete and 2 insert. An insert's `n` is its length in bytes,
+//! and its UTF-8 text follows. Entries are decoded back into `ChangeSet`s
+//! when read.
 
 use super::{JobId, Origin, Version};
 use crate::text::{ChangeSet, Operation};
@@ -221,8 +221,8 @@ fn read_varint(bytes: &[u8], pos: &mut usize) -> u64 {
     }
 }
 
-/// Decodes one change written by `ChangeLog::push`. The bytes come only from
-/// `push`, so they are well formed.
+/// Decodes one change written by `ChangeLog::push` or `push_replace`. The
+/// bytes come only from those, so they are well formed.
 fn decode(bytes: &[u8]) -> ChangeSet {
     let mut change = ChangeSet::empty();
     let mut pos = 0;
