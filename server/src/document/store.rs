@@ -466,6 +466,61 @@ mod tests {
     }
 
     #[test]
+    fn threads_out_of_order_converge() {
+        // Version v inserts its own marker at the start of line v - 2, so the
+        // final text depends on the order in which versions apply.
+        let store = Arc::new(DocumentStore::new());
+        store.open(uri(), "", 1, "rust");
+        let last: Version = 161;
+        let change = |version: Version| {
+            let line = u32::try_from(version - 2).unwrap();
+            insert(line, 0, &format!("{version}\n"))
+        };
+        // A fixed shuffle: stepping by 37 through 160 versions visits each once.
+        let order: Vec<Version> = (0..160).map(|i| (i * 37) % 160 + 2).collect();
+        let threads: Vec<_> = order
+            .chunks(20)
+            .map(|versions| {
+                let store = Arc::clone(&store);
+                let versions = versions.to_vec();
+                std::thread::spawn(move || {
+                    for version in versions {
+                        store
+                            .submit(
+                                &uri(),
+                                version,
+                                change(version),
+                                PositionEncoding::Utf16,
+                                Origin::Editor,
+                            )
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+
+        let in_order = DocumentStore::new();
+        in_order.open(uri(), "", 1, "rust");
+        for version in 2..=last {
+            in_order
+                .submit(
+                    &uri(),
+                    version,
+                    change(version),
+                    PositionEncoding::Utf16,
+                    Origin::Editor,
+                )
+                .unwrap();
+        }
+        assert_eq!(store.read(&uri(), Document::version).unwrap(), last);
+        assert_eq!(text(&store), text(&in_order));
+        assert_eq!(store.read(&uri(), |doc| doc.log().len()).unwrap(), 160);
+    }
+
+    #[test]
     fn unknown_uri_rejected() {
         let store = DocumentStore::new();
         let err = submit(&store, 2, insert(0, 0, "a")).unwrap_err();
