@@ -1,10 +1,14 @@
 //! concur: merges many concurrent refactors of the same files into one edit.
 //!
 //! `text` owns the edit algebra and position encodings, `document` the
-//! versioned buffers and their change logs, `trace` the editing-trace replay
-//! used by `concur bench-trace`, and `cli` the command line.
+//! versioned buffers and their change logs, `syntax` the parsers and
+//! syntax-error accounting, `merge` the worker proposals and their merge,
+//! `trace` the editing-trace replay used by `concur bench-trace`, and `cli`
+//! the command line.
 
 pub mod cli;
 pub mod document;
+pub mod merge;
+pub mod syntax;
 pub mod text;
 pub mod trace;
