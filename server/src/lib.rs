@@ -3,8 +3,9 @@
 //! `text` owns the edit algebra and position encodings, `document` the
 //! versioned buffers and their change logs, `syntax` the parsers and
 //! syntax-error accounting, `merge` the worker proposals and their merge,
-//! `trace` the editing-trace replay used by `concur bench-trace`, and `cli`
-//! the command line.
+//! `workers` the thread pool that runs a job's workers, `trace` the
+//! editing-trace replay used by `concur bench-trace`, and `cli` the command
+//! line.
 
 pub mod cli;
 pub mod document;
@@ -12,3 +13,4 @@ pub mod merge;
 pub mod syntax;
 pub mod text;
 pub mod trace;
+pub mod workers;
