@@ -2,6 +2,7 @@
 //! writes to stdout or exits the process.
 
 mod bench_trace;
+pub mod diff;
 pub mod files;
 
 use std::process::ExitCode;

@@ -1,0 +1,138 @@
+//! Unified diffs of changed files for `--diff`, coloured when the output is
+//! a terminal.
+
+use std::fmt::Write;
+
+use similar::{ChangeTag, TextDiff};
+
+/// ANSI colours for a terminal; empty strings otherwise.
+#[derive(Clone, Copy, Debug)]
+pub struct Palette {
+    pub added: &'static str,
+    pub removed: &'static str,
+    pub hunk: &'static str,
+    pub header: &'static str,
+    pub reset: &'static str,
+}
+
+impl Palette {
+    pub const PLAIN: Palette = Palette {
+        added: "",
+        removed: "",
+        hunk: "",
+        header: "",
+        reset: "",
+    };
+    pub const ANSI: Palette = Palette {
+        added: "\x1b[32m",
+        removed: "\x1b[31m",
+        hunk: "\x1b[36m",
+        header: "\x1b[1m",
+        reset: "\x1b[0m",
+    };
+}
+
+/// Renders a unified diff (3 lines of context) of `old` to `new` for the
+/// file at `path`, or an empty string when they are equal.
+pub fn unified(path: &str, old: &str, new: &str, palette: Palette) -> String {
+    if old == new {
+        return String::new();
+    }
+    let diff = TextDiff::from_lines(old, new);
+    let mut out = String::new();
+    let Palette {
+        added,
+        removed,
+        hunk,
+        header,
+        reset,
+    } = palette;
+    let _ = writeln!(out, "{header}--- a/{path}{reset}");
+    let _ = writeln!(out, "{header}+++ b/{path}{reset}");
+    for group in diff.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let old_range = first.old_range().start..last.old_range().end;
+        let new_range = first.new_range().start..last.new_range().end;
+        let _ = writeln!(
+            out,
+            "{hunk}@@ -{} +{} @@{reset}",
+            hunk_range(old_range),
+            hunk_range(new_range)
+        );
+        for op in &group {
+            for change in diff.iter_changes(op) {
+                let (sign, colour) = match change.tag() {
+                    ChangeTag::Delete => ('-', removed),
+                    ChangeTag::Insert => ('+', added),
+                    ChangeTag::Equal => (' ', ""),
+                };
+                let text = change.value();
+                let line_reset = if colour.is_empty() { "" } else { reset };
+                let _ = write!(
+                    out,
+                    "{colour}{sign}{}{line_reset}",
+                    text.trim_end_matches(['\n', '\r'])
+                );
+                out.push('\n');
+                if change.missing_newline() {
+                    out.push_str("\\ No newline at end of file\n");
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Formats a 0-based line range as unified diff's 1-based `start,count`.
+fn hunk_range(range: std::ops::Range<usize>) -> String {
+    let count = range.end - range.start;
+    let start = if count == 0 {
+        range.start
+    } else {
+        range.start + 1
+    };
+    if count == 1 {
+        start.to_string()
+    } else {
+        format!("{start},{count}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_has_headers_and_hunks() {
+        let old = "fn main() {\n    let x = try!(foo());\n}\n";
+        let new = "fn main() {\n    let x = foo()?;\n}\n";
+        let diff = unified("src/main.rs", old, new, Palette::PLAIN);
+        assert_eq!(
+            diff,
+            "--- a/src/main.rs\n+++ b/src/main.rs\n@@ -1,3 +1,3 @@\n fn main() {\n-    let x = try!(foo());\n+    let x = foo()?;\n }\n"
+        );
+    }
+
+    #[test]
+    fn equal_texts_give_no_diff() {
+        assert_eq!(unified("a.rs", "x\n", "x\n", Palette::PLAIN), "");
+    }
+
+    #[test]
+    fn missing_newline_marked() {
+        let diff = unified("a.rs", "a", "b", Palette::PLAIN);
+        assert!(
+            diff.contains("-a\n\\ No newline at end of file\n+b\n\\ No newline at end of file\n"),
+            "{diff}"
+        );
+    }
+
+    #[test]
+    fn colours_only_with_ansi_palette() {
+        let diff = unified("a.rs", "a\n", "b\n", Palette::ANSI);
+        assert!(diff.contains("\x1b[31m-a\x1b[0m"), "{diff:?}");
+        assert!(diff.contains("\x1b[32m+b\x1b[0m"), "{diff:?}");
+    }
+}
