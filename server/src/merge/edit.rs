@@ -5,12 +5,14 @@
 use std::fmt;
 use std::ops::Range;
 
+use serde::Serialize;
 use thiserror::Error;
 
 /// Identifies a worker within one job. The merge breaks ties between equal
 /// priorities by this id, so it must not depend on the order in which
 /// workers finish.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
 pub struct WorkerId(pub u32);
 
 impl fmt::Display for WorkerId {
@@ -37,6 +39,25 @@ impl Hunk {
     /// Returns true when the hunk changes nothing on `base`.
     pub fn is_noop(&self, base: &str) -> bool {
         base.get(self.range.clone()) == Some(self.text.as_str())
+    }
+
+    /// Checks the range against the snapshot text the hunk was made for.
+    ///
+    /// # Errors
+    /// `OutOfBounds` or `NotCharBoundary`.
+    pub fn check_against(&self, base: &str) -> Result<(), EditError> {
+        let Range { start, end } = self.range;
+        if end > base.len() {
+            return Err(EditError::OutOfBounds {
+                start,
+                end,
+                len: base.len(),
+            });
+        }
+        if !base.is_char_boundary(start) || !base.is_char_boundary(end) {
+            return Err(EditError::NotCharBoundary { start, end });
+        }
+        Ok(())
     }
 }
 
@@ -130,20 +151,9 @@ impl Group {
     /// # Errors
     /// `OutOfBounds` or `NotCharBoundary` naming the first bad hunk.
     pub fn check_against(&self, base: &str) -> Result<(), EditError> {
-        for hunk in &self.hunks {
-            let Range { start, end } = hunk.range;
-            if end > base.len() {
-                return Err(EditError::OutOfBounds {
-                    start,
-                    end,
-                    len: base.len(),
-                });
-            }
-            if !base.is_char_boundary(start) || !base.is_char_boundary(end) {
-                return Err(EditError::NotCharBoundary { start, end });
-            }
-        }
-        Ok(())
+        self.hunks
+            .iter()
+            .try_for_each(|hunk| hunk.check_against(base))
     }
 }
 
