@@ -2,13 +2,15 @@
 //!
 //! `text` owns the edit algebra and position encodings, `document` the
 //! versioned buffers and their change logs, `syntax` the parsers and
-//! syntax-error accounting, `merge` the worker proposals and their merge,
-//! `trace` the editing-trace replay used by `concur bench-trace`, and `cli`
-//! the command line.
+//! syntax-error accounting, `rules` the rule format, `concur.toml`, the
+//! combined query matching and the built-in rules, `merge` the worker
+//! proposals and their merge, `trace` the editing-trace replay used by
+//! `concur bench-trace`, and `cli` the command line.
 
 pub mod cli;
 pub mod document;
 pub mod merge;
+pub mod rules;
 pub mod syntax;
 pub mod text;
 pub mod trace;
