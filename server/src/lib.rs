@@ -2,14 +2,18 @@
 //!
 //! `text` owns the edit algebra and position encodings, `document` the
 //! versioned buffers and their change logs, `syntax` the parsers and
-//! syntax-error accounting, `merge` the worker proposals and their merge,
-//! `workers` the thread pool that runs a job's workers, `trace` the
-//! editing-trace replay used by `concur bench-trace`, and `cli` the command
-//! line.
+//! syntax-error accounting, `rules` the rule format, `concur.toml`, the
+//! combined query matching and the built-in rules, `merge` the worker
+//! proposals and their merge, `workers` the thread pool that runs a job's
+//! workers, `job` the rounds of match and merge shared by the CLI and the
+//! server, `trace` the editing-trace replay used by `concur bench-trace`,
+//! and `cli` the command line.
 
 pub mod cli;
 pub mod document;
+pub mod job;
 pub mod merge;
+pub mod rules;
 pub mod syntax;
 pub mod text;
 pub mod trace;

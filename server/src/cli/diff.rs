@@ -47,6 +47,7 @@ pub fn unified(path: &str, old: &str, new: &str, palette: Palette) -> String {
         header,
         reset,
     } = palette;
+    let path = path.trim_start_matches('/');
     let _ = writeln!(out, "{header}--- a/{path}{reset}");
     let _ = writeln!(out, "{header}+++ b/{path}{reset}");
     for group in diff.grouped_ops(3) {

@@ -214,6 +214,31 @@ pub fn write_all_atomically(writes: &[FileWrite<'_>]) -> Result<(), WriteError> 
     Ok(())
 }
 
+/// Creates `path` with `contents` through a temporary file and a rename, so
+/// a reader never sees it half-written.
+///
+/// # Errors
+/// `Io` naming the file.
+pub fn create_atomically(path: &Path, contents: &str) -> Result<(), WriteError> {
+    let io_error = |source| WriteError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".concur-")
+        .suffix(".tmp")
+        .tempfile_in(directory)
+        .map_err(io_error)?;
+    temp.write_all(contents.as_bytes()).map_err(io_error)?;
+    temp.as_file().sync_all().map_err(io_error)?;
+    temp.persist(path).map_err(|error| io_error(error.error))?;
+    Ok(())
+}
+
 fn prepare(write: &FileWrite<'_>) -> Result<tempfile::NamedTempFile, WriteError> {
     let io_error = |source| WriteError::Io {
         path: write.path.to_owned(),

@@ -1,17 +1,19 @@
 //! The command line: argument parsing and the subcommands. Only this module
 //! writes to stdout or exits the process.
 
+mod apply;
 mod bench_trace;
 pub mod diff;
 pub mod files;
+mod merge_files;
+mod rules;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// concur merges many concurrent edits of the same files into one. This
-/// build has one command, bench-trace; the language server and refactor
-/// commands are not built yet.
+/// concur applies many refactors to the same files at once and merges their
+/// edits into one syntax-checked result.
 #[derive(Debug, Parser)]
 #[command(name = "concur", version)]
 pub struct Cli {
@@ -19,8 +21,29 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Exit code when `--check` finds changes or `merge` drops hunks.
+pub const EXIT_CHANGES_FOUND: u8 = 1;
+/// Exit code for invalid arguments, rules or configuration.
+pub const EXIT_USAGE: u8 = 2;
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Apply the enabled rules to files and show, write or check the merged
+    /// result.
+    ///
+    /// Exit codes: 0 success, 1 when --check finds changes, 2 for invalid
+    /// arguments, rules or configuration, or a failed write (nothing is
+    /// written then).
+    Apply(apply::Args),
+    /// Merge whole-file proposals made from one base into one file.
+    ///
+    /// Each proposal is diffed against BASE; its diff hunks merge like
+    /// rule matches, earlier proposals winning conflicts. Exit codes: 0
+    /// when every hunk applied, 1 when any was dropped (each is listed on
+    /// stderr), 2 for unreadable input.
+    Merge(merge_files::Args),
+    /// List the rules, or explain one with a before/after example.
+    Rules(rules::Args),
     /// Replay an editing trace and check it reaches its endContent.
     ///
     /// Reads gzipped or plain JSON in the editing-traces format. A
@@ -38,6 +61,9 @@ pub enum Command {
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Apply(args) => apply::run(&args),
+        Command::Merge(args) => merge_files::run(&args),
+        Command::Rules(args) => rules::run(&args),
         Command::BenchTrace(args) => bench_trace::run(&args),
     }
 }

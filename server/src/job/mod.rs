@@ -1,0 +1,334 @@
+//! Refactor jobs: the engine shared by the CLI and the server. A job runs
+//! every enabled rule on every document in rounds: parse once, match all
+//! rules in one combined query pass, fan the matches out to one worker per
+//! (rule, document), merge each document's proposals, and repeat on the
+//! merged text until nothing more applies or `max_rounds` is reached.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ropey::Rope;
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::merge::{self, MergeError, MergeOptions, MergeReport, WorkerId, WorkerReport};
+use crate::rules::{Matcher, RuleError, RuleSet};
+use crate::syntax::{Language, SyntaxError};
+use crate::text::{ChangeSet, ChangeSetError};
+use crate::workers::{CancelToken, Pool, Progress, WorkerFailure, WorkerTask};
+
+/// How a job runs.
+#[derive(Clone, Debug)]
+pub struct JobOptions {
+    /// Rounds of match-and-merge; later rounds see the earlier rounds' result.
+    pub max_rounds: u32,
+    /// Time limit of each round; late workers contribute nothing.
+    pub round_time_limit: Duration,
+    /// Parse the merged result and back off groups that add syntax errors.
+    pub validate: bool,
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        Self {
+            max_rounds: 3,
+            round_time_limit: Duration::from_secs(30),
+            validate: true,
+        }
+    }
+}
+
+/// One document of a job: a key the caller understands (a path or a URI)
+/// and the text of the version the job works on.
+#[derive(Clone, Debug)]
+pub struct JobDocument {
+    pub key: String,
+    pub language: Language,
+    pub text: Rope,
+}
+
+/// What a job did to one document.
+#[derive(Clone, Debug)]
+pub struct DocumentOutcome {
+    pub key: String,
+    /// The whole job's change, on the text the document had.
+    pub change: ChangeSet,
+    pub text: String,
+    /// One merge report per round that ran.
+    pub rounds: Vec<MergeReport>,
+}
+
+impl DocumentOutcome {
+    pub fn changed(&self) -> bool {
+        !self.change.is_identity()
+    }
+}
+
+/// Totals of a job, for summaries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct JobSummary {
+    pub files: usize,
+    pub changed_files: usize,
+    pub applied: usize,
+    pub conflicts: usize,
+    pub dropped: usize,
+    pub rounds: u32,
+    pub workers: usize,
+    pub failed_workers: usize,
+}
+
+/// Errors that stop a job; a single worker's failure is not one of them.
+#[derive(Debug, Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+    #[error(transparent)]
+    Syntax(#[from] SyntaxError),
+    #[error("merging {key} failed: {source}")]
+    Merge {
+        key: String,
+        #[source]
+        source: MergeError,
+    },
+    #[error("combining the rounds of {key} failed: {source}")]
+    Compose {
+        key: String,
+        #[source]
+        source: ChangeSetError,
+    },
+    #[error("the job was cancelled")]
+    Cancelled,
+}
+
+/// Runs `rules` on `documents` and returns one outcome per document, in the
+/// input order. `progress` sees every finished worker of every round.
+///
+/// # Errors
+/// `Rules` when the rules cannot be compiled for a document's language,
+/// `Merge` on an invalid proposal, `Cancelled` when `cancel` fired.
+pub fn run_rules(
+    pool: &Pool,
+    rules: &RuleSet,
+    documents: Vec<JobDocument>,
+    options: &JobOptions,
+    cancel: &CancelToken,
+    mut progress: impl FnMut(Progress),
+) -> Result<Vec<DocumentOutcome>, JobError> {
+    let mut matchers: HashMap<Language, Arc<Matcher>> = HashMap::new();
+    // Compiled once per language and shared by every round and worker.
+    let mut states: Vec<DocumentState> = Vec::with_capacity(documents.len());
+    for document in documents {
+        if let std::collections::hash_map::Entry::Vacant(entry) = matchers.entry(document.language)
+        {
+            entry.insert(rules.matcher(document.language)?);
+        }
+        states.push(DocumentState {
+            change: ChangeSet::new(document.text.len_chars()),
+            current: document.text.clone(),
+            rounds: Vec::new(),
+            settled: false,
+            document,
+        });
+    }
+
+    for _round in 0..options.max_rounds.max(1) {
+        if cancel.is_cancelled() {
+            return Err(JobError::Cancelled);
+        }
+        let mut tasks = Vec::new();
+        let mut owners: Vec<usize> = Vec::new();
+        for (index, state) in states
+            .iter()
+            .enumerate()
+            .filter(|(_, state)| !state.settled)
+        {
+            let matcher = Arc::clone(&matchers[&state.document.language]);
+            let tree = state.document.language.parse_rope(&state.current, None)?;
+            let mut per_rule = matcher.find(&tree, &state.current, None);
+            for (rule_index, matches) in per_rule.iter_mut().enumerate() {
+                if matches.is_empty() {
+                    continue;
+                }
+                let rule = &rules.rules()[rule_index];
+                let matches = std::mem::take(matches);
+                let matcher = Arc::clone(&matcher);
+                let text = state.current.clone();
+                let worker = WorkerId(u32::try_from(rule_index).unwrap_or(u32::MAX));
+                owners.push(index);
+                tasks.push(WorkerTask {
+                    worker,
+                    label: rule.id.clone(),
+                    priority: rule.priority,
+                    run: Box::new(move |context| {
+                        let mut groups = Vec::with_capacity(matches.len());
+                        for found in &matches {
+                            if context.should_stop() {
+                                return Err("stopped before rendering every match".to_owned());
+                            }
+                            groups.push(
+                                matcher
+                                    .render(rule_index, found, &text)
+                                    .map_err(|error| error.to_string())?,
+                            );
+                        }
+                        Ok(groups)
+                    }),
+                });
+            }
+        }
+        if tasks.is_empty() {
+            break;
+        }
+
+        let results = run_grouped(pool, tasks, owners, options, cancel, &mut progress);
+        if cancel.is_cancelled() {
+            return Err(JobError::Cancelled);
+        }
+
+        let mut any_applied = false;
+        for (index, state) in states.iter_mut().enumerate() {
+            let Some(worker_results) = results.get(&index) else {
+                if !state.settled {
+                    state.settled = true;
+                }
+                continue;
+            };
+            let sets: Vec<_> = worker_results
+                .iter()
+                .map(|result| result.edit_set())
+                .collect();
+            let base = state.current.to_string();
+            let merge_options = MergeOptions {
+                language: options.validate.then_some(state.document.language),
+                ..MergeOptions::default()
+            };
+            let mut merged =
+                merge::merge(&base, &sets, &merge_options).map_err(|source| JobError::Merge {
+                    key: state.document.key.clone(),
+                    source,
+                })?;
+            merged.report.workers = worker_results
+                .iter()
+                .map(|result| WorkerReport {
+                    worker: result.worker,
+                    label: result.label.clone(),
+                    elapsed: result.elapsed,
+                    error: result.outcome.as_ref().err().map(WorkerFailure::to_string),
+                })
+                .collect();
+            let applied = merged.report.applied();
+            state.change =
+                state
+                    .change
+                    .compose(&merged.change)
+                    .map_err(|source| JobError::Compose {
+                        key: state.document.key.clone(),
+                        source,
+                    })?;
+            state.current = Rope::from_str(&merged.text);
+            state.rounds.push(merged.report);
+            if applied == 0 {
+                state.settled = true;
+            } else {
+                any_applied = true;
+            }
+        }
+        if !any_applied {
+            break;
+        }
+    }
+
+    Ok(states
+        .into_iter()
+        .map(|state| DocumentOutcome {
+            key: state.document.key,
+            change: state.change,
+            text: state.current.to_string(),
+            rounds: state.rounds,
+        })
+        .collect())
+}
+
+struct DocumentState {
+    document: JobDocument,
+    current: Rope,
+    change: ChangeSet,
+    rounds: Vec<MergeReport>,
+    settled: bool,
+}
+
+/// Runs all tasks of a round on the pool and returns their results grouped
+/// by the index of the document each task belongs to.
+fn run_grouped(
+    pool: &Pool,
+    tasks: Vec<WorkerTask>,
+    owners: Vec<usize>,
+    options: &JobOptions,
+    cancel: &CancelToken,
+    progress: &mut impl FnMut(Progress),
+) -> HashMap<usize, Vec<crate::workers::WorkerResult>> {
+    // The pool identifies results by worker id, so give every task of the
+    // round a unique id and map back afterwards.
+    let mut original = Vec::with_capacity(tasks.len());
+    let renumbered: Vec<WorkerTask> = tasks
+        .into_iter()
+        .enumerate()
+        .map(|(position, mut task)| {
+            original.push(task.worker);
+            task.worker = WorkerId(u32::try_from(position).unwrap_or(u32::MAX));
+            task
+        })
+        .collect();
+    let started = Instant::now();
+    let results = pool.run(renumbered, options.round_time_limit, cancel, |done| {
+        progress(done)
+    });
+    tracing::debug!(
+        workers = results.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "round finished"
+    );
+    let mut grouped: HashMap<usize, Vec<crate::workers::WorkerResult>> = HashMap::new();
+    for mut result in results {
+        let position = result.worker.0 as usize;
+        result.worker = original[position];
+        grouped.entry(owners[position]).or_default().push(result);
+    }
+    for list in grouped.values_mut() {
+        list.sort_by_key(|result| result.worker);
+    }
+    grouped
+}
+
+/// Adds up the outcomes of a job.
+pub fn summarize(outcomes: &[DocumentOutcome]) -> JobSummary {
+    let mut summary = JobSummary {
+        files: outcomes.len(),
+        ..JobSummary::default()
+    };
+    for outcome in outcomes {
+        if outcome.changed() {
+            summary.changed_files += 1;
+        }
+        summary.rounds = summary
+            .rounds
+            .max(u32::try_from(outcome.rounds.len()).unwrap_or(u32::MAX));
+        for report in &outcome.rounds {
+            summary.applied += report.applied();
+            summary.workers += report.workers.len();
+            summary.failed_workers += report
+                .workers
+                .iter()
+                .filter(|worker| worker.error.is_some())
+                .count();
+        }
+        // A group that lost a conflict may apply in a later round, so only
+        // the last round's losses are final.
+        if let Some(last) = outcome.rounds.last() {
+            summary.conflicts += last.conflicts();
+            summary.dropped += last.dropped();
+        }
+    }
+    summary
+}
