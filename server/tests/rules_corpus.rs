@@ -96,8 +96,8 @@ fn corpus() -> Vec<PathBuf> {
     files
 }
 
-/// The groups of one round: outermost first, skipping any group that
-/// overlaps one already accepted.
+/// Selects the groups of one round: outermost first, skipping any group
+/// that overlaps one already accepted.
 fn one_round(mut groups: Vec<Group>) -> Vec<Group> {
     groups.sort_by_key(|group| (group.span().start, std::cmp::Reverse(group.span().end)));
     let mut accepted: Vec<Group> = Vec::new();
@@ -114,8 +114,8 @@ fn one_round(mut groups: Vec<Group>) -> Vec<Group> {
 }
 
 /// Maps byte `offset` of the base text through the sorted, disjoint
-/// `groups`; an offset inside a replaced range maps to the start (or, with
-/// `end`, the end) of its replacement.
+/// `groups`. An offset inside a replaced range maps to the start of its
+/// replacement, or to its end when `end` is set.
 fn map_offset(groups: &[Group], offset: usize, end: bool) -> usize {
     let mut shift: isize = 0;
     for hunk in groups.iter().flat_map(Group::hunks) {

@@ -742,6 +742,30 @@ query = "(identifier) @match"
     }
 
     #[test]
+    fn unknown_case_field_names_rule() {
+        let text = format!(
+            "{GOOD}\n[[rule]]\nid = \"cased\"\nlanguage = \"rust\"\nmessage = \"m\"\n\
+             [[rule.case]]\nquery = \"(identifier) @match\"\nreplace = \"a\"\nreplcae = \"b\"\n\
+             \n[config]\nbuiltin = true\n"
+        );
+        let (err, message) = error(&text);
+        assert!(matches!(err, RuleError::InvalidRule { .. }), "{message}");
+        assert!(message.contains("\"cased\""), "{message}");
+        assert!(message.contains("replcae"), "{message}");
+        assert!(message.contains("rules.toml:9"), "{message}");
+    }
+
+    #[test]
+    fn examples_go_together() {
+        let text = format!("{GOOD}example_before = \"foo\"\n");
+        let (_, message) = error(&text);
+        assert!(message.contains("`example_after`"), "{message}");
+        let text = format!("{GOOD}example_before = \"foo\"\nexample_after = \"x\"\n");
+        let rule = load(&text).unwrap().rules()[0].clone();
+        assert_eq!(rule.example_after.as_deref(), Some("x"));
+    }
+
+    #[test]
     fn within_needs_scope_capture() {
         let text = format!("{GOOD}within = \"(const_item) @item\"\n");
         let (err, message) = error(&text);

@@ -179,7 +179,8 @@ impl Matcher {
     ///
     /// With `byte_range`, the pass visits only that part of the tree and
     /// keeps the matches whose `@match` starts in it, so adjacent ranges
-    /// split a file's matches exactly, for threads to share a large file.
+    /// split a file's matches exactly, wherever the cuts are, for threads
+    /// to share a large file.
     /// When one node matches several cases or patterns of a rule, only the
     /// first case (then the first pattern) is kept.
     pub fn find(
@@ -988,6 +989,29 @@ replace = "h($n)"
         }
         assert!(cuts.len() > 10, "the examples have many items");
         assert_eq!(joined, whole);
+    }
+
+    #[test]
+    fn arbitrary_byte_ranges_split_matches() {
+        let rules = RuleSet::builtin();
+        let matcher = rules.matcher(Language::Rust).unwrap();
+        let (_, text) = corpus().pop().expect("examples");
+        let rope = Rope::from_str(&text);
+        let tree = Language::Rust.parse_rope(&rope, None).unwrap();
+        let whole = matcher.find(&tree, &rope, None);
+        for step in [7, 37, 100] {
+            let mut joined: Vec<Vec<RuleMatch>> = vec![Vec::new(); whole.len()];
+            let mut start = 0;
+            while start < text.len() {
+                let end = (start + step).min(text.len());
+                let part = matcher.find(&tree, &rope, Some(start..end));
+                for (rule, matches) in part.into_iter().enumerate() {
+                    joined[rule].extend(matches);
+                }
+                start = end;
+            }
+            assert_eq!(joined, whole, "ranges of {step} bytes");
+        }
     }
 
     #[test]

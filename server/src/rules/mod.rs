@@ -39,7 +39,9 @@
 //! predicates are rejected.
 //!
 //! `replace` is the template: `$name` inserts the text of capture `name`
-//! (letters, digits and `_`), `$$` is a literal `$`. A capture on several
+//! (letters, digits and `_`), and `$$` is a literal `$`. All other text is
+//! inserted as written, including the final newline of a multi-line string
+//! whose closing quotes sit on their own line. A capture on several
 //! nodes inserts the text from its first node's start to its last node's
 //! end, and an optional capture that matched nothing inserts nothing.
 //! Templates are syntax-aware. A capture is parenthesised when its position

@@ -107,11 +107,11 @@ pub fn node_precedence(node: Node<'_>) -> Precedence {
 }
 
 /// Returns the weakest precedence an expression may have to take the place
-/// of `node` without parentheses: `Postfix` for the receiver of `.method()`,
-/// `Prefix` for the operand of `!`, the operator's own level for the left
-/// operand of a left-associative operator, one level more for the right
-/// operand, and `Lowest` where any expression fits (arguments, blocks,
-/// parentheses, macro tokens).
+/// of `node` without parentheses. The receiver of `.method()` needs
+/// `Postfix` and the operand of `!` needs `Prefix`. The left operand of a
+/// left-associative operator needs the operator's own level, and the right
+/// operand one level more. Arguments, blocks, parentheses and macro tokens
+/// take any expression (`Lowest`).
 pub fn required_precedence(node: Node<'_>) -> Precedence {
     use Precedence::*;
     let Some(parent) = node.parent() else {
