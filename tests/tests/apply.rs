@@ -1,0 +1,308 @@
+//! `concur apply`, `concur merge` and `concur rules` run as a user runs
+//! them, on scratch copies of small crates.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use concur_e2e::{concur_bin, scratch_dir};
+
+const BEFORE: &str = "\
+use std::mem;
+
+struct P {
+    x: i32,
+}
+
+fn check(v: &Vec<i32>) -> bool {
+    return v.len() == 0;
+}
+
+fn read(r: &Result<i32, String>) -> Result<i32, String> {
+    let value = try!(*r);
+    Ok(value)
+}
+
+fn make(x: i32) -> P {
+    return P { x: x };
+}
+
+fn take(s: &mut String) -> String {
+    mem::replace(s, String::new())
+}
+";
+
+const AFTER: &str = "\
+use std::mem;
+
+struct P {
+    x: i32,
+}
+
+fn check(v: &Vec<i32>) -> bool {
+    v.is_empty()
+}
+
+fn read(r: &Result<i32, String>) -> Result<i32, String> {
+    let value = (*r)?;
+    Ok(value)
+}
+
+fn make(x: i32) -> P {
+    P { x }
+}
+
+fn take(s: &mut String) -> String {
+    mem::take(s)
+}
+";
+
+fn concur(dir: &Path, args: &[&str]) -> Output {
+    Command::new(concur_bin())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("concur binary runs")
+}
+
+fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn project(test: &str) -> std::path::PathBuf {
+    let dir = scratch_dir(test);
+    fs::create_dir_all(dir.join("src")).unwrap();
+    fs::write(dir.join("src/lib.rs"), BEFORE).unwrap();
+    dir
+}
+
+#[test]
+fn diff_is_the_default() {
+    let dir = project("apply-diff");
+    let output = concur(&dir, &["apply", "src"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let diff = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(
+        diff.starts_with("--- a/src/lib.rs\n+++ b/src/lib.rs\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("-    let value = try!(*r);\n+    let value = (*r)?;\n"),
+        "{diff}"
+    );
+    assert!(!diff.contains('\x1b'), "no colours when stdout is a pipe");
+    assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).unwrap(), BEFORE);
+    let summary = stderr_of(&output);
+    assert!(summary.contains("1 files, 1 changed"), "{summary}");
+}
+
+#[test]
+fn write_applies_nested_rules_once() {
+    let dir = project("apply-write");
+    let path = dir.join("src/lib.rs");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    let output = concur(&dir, &["apply", "--write"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert!(output.stdout.is_empty());
+    assert_eq!(fs::read_to_string(&path).unwrap(), AFTER);
+    let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let leftovers: Vec<_> = fs::read_dir(dir.join("src")).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary files stay behind");
+
+    // A second run finds nothing left to do.
+    let again = concur(&dir, &["apply", "--check"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr_of(&again));
+}
+
+#[test]
+fn check_exits_1_on_changes() {
+    let dir = project("apply-check");
+    let output = concur(&dir, &["apply", "--check", "src"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).unwrap(), BEFORE);
+}
+
+#[test]
+fn only_and_skip_select_rules() {
+    let dir = project("apply-only");
+    let output = concur(&dir, &["apply", "--only", "try-macro", "src"]);
+    let diff = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(diff.contains("(*r)?"), "{diff}");
+    assert!(!diff.contains("is_empty"), "{diff}");
+
+    let output = concur(&dir, &["apply", "--skip", "try-macro,len-zero", "src"]);
+    let diff = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(!diff.contains("(*r)?"), "{diff}");
+    assert!(!diff.contains("is_empty"), "{diff}");
+    assert!(diff.contains("mem::take(s)"), "{diff}");
+
+    let unknown = concur(&dir, &["apply", "--only", "no-such-rule", "src"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr_of(&unknown).contains("\"no-such-rule\""),
+        "{}",
+        stderr_of(&unknown)
+    );
+}
+
+#[test]
+fn invalid_rules_file_exits_2() {
+    let dir = project("apply-bad-rules");
+    fs::write(
+        dir.join("rules.toml"),
+        "[[rule]]\nid = \"broken\"\nlanguage = \"rust\"\nmessage = \"m\"\nquery = \"(call_expression @match\"\nreplace = \"x\"\n",
+    )
+    .unwrap();
+    let output = concur(&dir, &["apply", "--rules", "rules.toml", "src"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("rules.toml"), "{stderr}");
+    assert!(stderr.contains("broken"), "{stderr}");
+    assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).unwrap(), BEFORE);
+}
+
+#[test]
+fn user_rule_from_concur_toml_runs() {
+    let dir = project("apply-config");
+    fs::write(
+        dir.join("concur.toml"),
+        "[config]\nbuiltin = false\n\n[[rule]]\nid = \"rename-check\"\nlanguage = \"rust\"\nmessage = \"rename check\"\nquery = '((identifier) @match (#eq? @match \"check\"))'\nreplace = \"is_blank\"\n",
+    )
+    .unwrap();
+    let output = concur(&dir, &["apply", "src"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let diff = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(
+        diff.contains("+fn is_blank(v: &Vec<i32>) -> bool {"),
+        "{diff}"
+    );
+    assert!(!diff.contains("(*r)?"), "built-in rules are off: {diff}");
+}
+
+#[test]
+fn binary_file_skipped_with_warning() {
+    let dir = project("apply-binary");
+    fs::write(dir.join("src/blob.rs"), b"fn a() {}\0\0").unwrap();
+    let output = concur(&dir, &["apply", "--write", "src"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("blob.rs: skipped"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert_eq!(fs::read(dir.join("src/blob.rs")).unwrap(), b"fn a() {}\0\0");
+    assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).unwrap(), AFTER);
+}
+
+#[test]
+fn read_only_file_leaves_all_unchanged() {
+    let dir = project("apply-read-only");
+    fs::write(
+        dir.join("src/other.rs"),
+        "fn f(b: bool) -> bool { b == true }\n",
+    )
+    .unwrap();
+    fs::set_permissions(dir.join("src/other.rs"), fs::Permissions::from_mode(0o444)).unwrap();
+    let output = concur(&dir, &["apply", "--write", "src"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("other.rs"), "{stderr}");
+    assert!(stderr.contains("read-only"), "{stderr}");
+    assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).unwrap(), BEFORE);
+    assert_eq!(
+        fs::read_to_string(dir.join("src/other.rs")).unwrap(),
+        "fn f(b: bool) -> bool { b == true }\n"
+    );
+}
+
+#[test]
+fn missing_path_exits_2() {
+    let dir = project("apply-missing");
+    let output = concur(&dir, &["apply", "no/such/dir"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr_of(&output).contains("no/such/dir"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn json_reports_rounds() {
+    let dir = project("apply-json");
+    let output = concur(&dir, &["apply", "--json", "src"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["summary"]["changed_files"], 1);
+    assert!(report["summary"]["applied"].as_u64().unwrap() >= 5);
+    assert_eq!(report["files"][0]["path"], "src/lib.rs");
+    assert!(
+        report["files"][0]["rounds"][0]["groups"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 5
+    );
+}
+
+#[test]
+fn merge_three_proposals() {
+    let dir = scratch_dir("merge-three");
+    let base =
+        "fn a() -> i32 {\n    1\n}\n\nfn b() -> i32 {\n    2\n}\n\nfn c() -> i32 {\n    3\n}\n";
+    fs::write(dir.join("base.rs"), base).unwrap();
+    fs::write(dir.join("one.rs"), base.replace("    1\n", "    10\n")).unwrap();
+    fs::write(dir.join("two.rs"), base.replace("    2\n", "    20\n")).unwrap();
+    fs::write(
+        dir.join("three.rs"),
+        base.replace("    3\n", "    30\n")
+            .replace("    1\n", "    100\n"),
+    )
+    .unwrap();
+
+    let output = concur(&dir, &["merge", "base.rs", "one.rs", "two.rs", "three.rs"]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the conflicting hunk is dropped"
+    );
+    let merged = String::from_utf8(output.stdout.clone()).unwrap();
+    assert_eq!(
+        merged,
+        base.replace("    1\n", "    10\n")
+            .replace("    2\n", "    20\n")
+            .replace("    3\n", "    30\n")
+    );
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("dropped: three.rs lines 2-2"), "{stderr}");
+    assert!(stderr.contains("one.rs"), "{stderr}");
+
+    let clean = concur(
+        &dir,
+        &["merge", "base.rs", "one.rs", "two.rs", "-o", "out.rs"],
+    );
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr_of(&clean));
+    assert_eq!(
+        fs::read_to_string(dir.join("out.rs")).unwrap(),
+        base.replace("    1\n", "    10\n")
+            .replace("    2\n", "    20\n")
+    );
+}
+
+#[test]
+fn rules_lists_and_explains() {
+    let dir = scratch_dir("rules-list");
+    let output = concur(&dir, &["rules"]);
+    assert_eq!(output.status.code(), Some(0));
+    let listing = String::from_utf8(output.stdout.clone()).unwrap();
+    for id in ["try-macro", "len-zero", "expect-fun-call", "mem-take"] {
+        assert!(listing.contains(id), "{listing}");
+    }
+    let explain = concur(&dir, &["rules", "--explain", "try-macro"]);
+    assert_eq!(explain.status.code(), Some(0));
+    assert!(String::from_utf8(explain.stdout).unwrap().contains("try!"));
+    let unknown = concur(&dir, &["rules", "--explain", "nope"]);
+    assert_eq!(unknown.status.code(), Some(2));
+}
