@@ -110,8 +110,8 @@ fn longer_insert_keeps_the_shorter_once() {
 
 #[test]
 fn rewritten_use_line_deduplicates_added_use() {
-    // Worker 1 rewrites the use line and adds one above it; its minimised
-    // form is an insert of that line at 0, equal to worker 2's insert.
+    // Worker 1 rewrites the use line and adds one above it. Its minimised
+    // form inserts that line at 0, equal to worker 2's insert.
     let base = "use std::fmt;\nfn main() {}\n";
     let rewrite = set(
         1,
