@@ -131,6 +131,16 @@ fn rewritten_use_line_deduplicates_added_use() {
 }
 
 #[test]
+fn no_sets_leave_base_unchanged() {
+    let base = "fn main() {}\n";
+    let merged = merge(base, &[], &rust()).unwrap();
+    assert_eq!(merged.text, base);
+    assert!(merged.change.is_identity());
+    assert!(merged.report.groups.is_empty());
+    assert!(merged.report.workers.is_empty());
+}
+
+#[test]
 fn noop_group_is_unchanged() {
     let base = "let a = 1;\n";
     let noop = set(1, 0, &[&[(find(base, "a = 1", 0), "a = 1")]]);

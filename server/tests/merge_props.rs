@@ -1,12 +1,14 @@
 //! Property tests of the merge over random multi-byte texts and random
 //! edit sets: order independence, idempotence, group atomicity, sorted
 //! disjoint output, and same-offset inserts in (priority, worker) order.
+//! A second property runs the syntax validation on Rust-like text.
 
 use std::collections::HashMap;
 
 use concur::merge::{
     merge, minimise, EditSet, Group, GroupOutcome, GroupRef, Hunk, MergeOptions, Merged, WorkerId,
 };
+use concur::syntax::{error_ranges, Language};
 use proptest::prelude::*;
 
 /// Pieces of 1-, 2-, 3- and 4-byte chars, words and line breaks.
@@ -27,8 +29,32 @@ const TEXTS: &[&str] = &[
     "(",
 ];
 
+/// Pieces of Rust-like text for the validation property.
+const RUST_PIECES: &[&str] = &[
+    "fn f() {",
+    "}",
+    "let x = 1;",
+    "\n",
+    " ",
+    "(",
+    ")",
+    "a",
+    "é",
+    "{",
+    ";",
+    "g();",
+];
+
+/// Replacement texts for the validation property.
+const RUST_TEXTS: &[&str] = &["", "{", "}", "x", "let y = 2;", "(", "é", "a", "g();\n"];
+
 fn base_text() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(PIECES), 0..30).prop_map(|pieces| pieces.concat())
+}
+
+fn rust_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(RUST_PIECES), 0..20)
+        .prop_map(|pieces| pieces.concat())
 }
 
 /// A group as (position seed, action, text index) triples. Action 0 skips
@@ -59,7 +85,7 @@ fn boundaries(base: &str) -> Vec<usize> {
         .collect()
 }
 
-fn build_group(base: &str, spec: &GroupSpec) -> Group {
+fn build_group(base: &str, spec: &GroupSpec, texts: &[&str]) -> Group {
     let cuts = boundaries(base);
     let mut points: Vec<(usize, u8, usize)> = spec
         .iter()
@@ -70,10 +96,10 @@ fn build_group(base: &str, spec: &GroupSpec) -> Group {
     let mut hunks = Vec::new();
     for (index, &(at, action, text)) in points.iter().enumerate() {
         match action {
-            1 => hunks.push(Hunk::new(at..at, TEXTS[text])),
+            1 => hunks.push(Hunk::new(at..at, texts[text % texts.len()])),
             2 => {
                 let end = points.get(index + 1).map_or(base.len(), |next| next.0);
-                hunks.push(Hunk::new(at..end, TEXTS[text]));
+                hunks.push(Hunk::new(at..end, texts[text % texts.len()]));
             }
             _ => {}
         }
@@ -92,8 +118,16 @@ fn build_group(base: &str, spec: &GroupSpec) -> Group {
     Group::new(kept).expect("sorted disjoint hunks")
 }
 
-fn build_sets(base: &str, pool: &[GroupSpec], workers: &[WorkerSpec]) -> Vec<EditSet> {
-    let pool: Vec<Group> = pool.iter().map(|spec| build_group(base, spec)).collect();
+fn build_sets(
+    base: &str,
+    pool: &[GroupSpec],
+    workers: &[WorkerSpec],
+    texts: &[&str],
+) -> Vec<EditSet> {
+    let pool: Vec<Group> = pool
+        .iter()
+        .map(|spec| build_group(base, spec, texts))
+        .collect();
     workers
         .iter()
         .enumerate()
@@ -102,7 +136,7 @@ fn build_sets(base: &str, pool: &[GroupSpec], workers: &[WorkerSpec]) -> Vec<Edi
                 .iter()
                 .filter_map(|&pick| pool.get(pick).cloned())
                 .collect();
-            groups.extend(own.iter().map(|spec| build_group(base, spec)));
+            groups.extend(own.iter().map(|spec| build_group(base, spec, texts)));
             EditSet {
                 worker: WorkerId(index as u32 * 3 + 1),
                 priority: *priority,
@@ -134,8 +168,14 @@ fn contains_change(long: &str, short: &str) -> bool {
             .all(|line| lines.any(|l| l == line))
 }
 
-/// Checks every law on one merge; `sets` is the input it was made from.
-fn check_laws(base: &str, sets: &[EditSet], merged: &Merged) -> Result<(), TestCaseError> {
+/// Checks every law on one merge of `sets`. `validated` says whether the
+/// merge parsed its result, which is what may drop groups for syntax.
+fn check_laws(
+    base: &str,
+    sets: &[EditSet],
+    merged: &Merged,
+    validated: bool,
+) -> Result<(), TestCaseError> {
     // The change and the text agree.
     prop_assert_eq!(
         merged.change.apply_to_str(base).unwrap(),
@@ -247,10 +287,18 @@ fn check_laws(base: &str, sets: &[EditSet], merged: &Merged) -> Result<(), TestC
                     with
                 );
             }
-            GroupOutcome::DroppedForSyntax | GroupOutcome::DroppedForUserEdit => {
+            GroupOutcome::DroppedForSyntax => {
+                prop_assert!(
+                    validated,
+                    "no validation ran, yet {:?} was dropped",
+                    report.group
+                );
+                prop_assert!(applied.is_empty());
+            }
+            GroupOutcome::DroppedForUserEdit => {
                 prop_assert!(
                     false,
-                    "no validation ran, yet {:?} was dropped",
+                    "the merge never drops {:?} for a user edit",
                     report.group
                 );
             }
@@ -283,10 +331,10 @@ proptest! {
         workers in prop::collection::vec(worker_spec(), 1..5),
         seeds in prop::collection::vec(any::<u64>(), 3),
     ) {
-        let sets = build_sets(&base, &pool, &workers);
+        let sets = build_sets(&base, &pool, &workers, TEXTS);
         let options = MergeOptions::default();
         let merged = merge(&base, &sets, &options).unwrap();
-        check_laws(&base, &sets, &merged)?;
+        check_laws(&base, &sets, &merged, false)?;
 
         // Order independence: the same output for shuffled edit sets.
         let mut reversed = sets.clone();
@@ -304,5 +352,39 @@ proptest! {
         let mut twice = sets.clone();
         twice.extend(sets.iter().rev().cloned());
         prop_assert_eq!(&merge(&base, &twice, &options).unwrap(), &merged);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn validated_merge_laws_hold(
+        base in rust_text(),
+        pool in prop::collection::vec(group_spec(), 0..4),
+        workers in prop::collection::vec(worker_spec(), 1..4),
+        seed in any::<u64>(),
+    ) {
+        let sets = build_sets(&base, &pool, &workers, RUST_TEXTS);
+        let options = MergeOptions {
+            language: Some(Language::Rust),
+            ..MergeOptions::default()
+        };
+        let merged = merge(&base, &sets, &options).unwrap();
+        check_laws(&base, &sets, &merged, true)?;
+
+        let shuffled: Vec<EditSet> = permutation(sets.len(), seed)
+            .into_iter()
+            .map(|index| sets[index].clone())
+            .collect();
+        prop_assert_eq!(&merge(&base, &shuffled, &options).unwrap(), &merged);
+
+        // A base that parses gives a merge that parses, unless the merge
+        // reports the errors it could not remove.
+        let base_clean = error_ranges(&Language::Rust.parse_str(&base).unwrap()).is_empty();
+        if base_clean && merged.report.new_syntax_errors.is_empty() {
+            let errors = error_ranges(&Language::Rust.parse_str(&merged.text).unwrap());
+            prop_assert!(errors.is_empty(), "new errors {:?} in {:?}", errors, merged.text);
+        }
     }
 }

@@ -106,8 +106,10 @@ pub enum MergeError {
 ///
 /// The result depends only on the set of edit sets: any order of `sets`
 /// gives byte-identical output, and a set passed twice counts once. Groups
-/// apply whole or not at all. Costs O(n log n) for n hunks, plus one parse
-/// per validation pass when `options.language` is set.
+/// apply whole or not at all. Costs O(n log n) for n hunks. With
+/// `options.language` set, each validation pass adds one parse of the
+/// merged text and, for an error that several groups touch, one
+/// incremental reparse of the base per such group.
 ///
 /// # Errors
 /// `InvalidHunk` for a hunk out of bounds or off a char boundary of `base`,

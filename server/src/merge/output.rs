@@ -11,8 +11,9 @@ use super::report::GroupRef;
 use crate::text::{Assoc, ChangeSet, CharOffset};
 
 /// One applied hunk: `base` (bytes of the base) became `merged` (bytes of
-/// the merged text). Edits are sorted by base position and disjoint; inserts
-/// at one offset come in priority order.
+/// the merged text). Edits are sorted by base position and disjoint.
+/// Inserts at one offset from different groups are separate edits, in
+/// priority order; the `ChangeSet` joins them into one insert.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct MergedEdit {
     pub group: GroupRef,
