@@ -110,8 +110,8 @@ fn longer_insert_keeps_the_shorter_once() {
 
 #[test]
 fn rewritten_use_line_deduplicates_added_use() {
-    // Worker 1 rewrites the use line and adds one above it; its minimised
-    // form is an insert of that line at 0, equal to worker 2's insert.
+    // Worker 1 rewrites the use line and adds one above it. Its minimised
+    // form inserts that line at 0, equal to worker 2's insert.
     let base = "use std::fmt;\nfn main() {}\n";
     let rewrite = set(
         1,
@@ -128,6 +128,16 @@ fn rewritten_use_line_deduplicates_added_use() {
         outcome(&merged, 2, 0),
         GroupOutcome::Deduplicated { with: group(1, 0) }
     );
+}
+
+#[test]
+fn no_sets_leave_base_unchanged() {
+    let base = "fn main() {}\n";
+    let merged = merge(base, &[], &rust()).unwrap();
+    assert_eq!(merged.text, base);
+    assert!(merged.change.is_identity());
+    assert!(merged.report.groups.is_empty());
+    assert!(merged.report.workers.is_empty());
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! Each diagnostic is one worker. Each child diagnostic whose spans carry a
 //! `suggested_replacement` is one group (rustfix calls it a solution), with
 //! one hunk per such span. rustfix applies every solution of a diagnostic
-//! and skips one that overlaps a solution applied before it; the merge
+//! and skips one that overlaps a solution applied before it. The merge
 //! does the same, because a lower group index wins a conflict within one
 //! worker.
 
@@ -48,7 +48,7 @@ fn fixture_names() -> Vec<String> {
     names
 }
 
-/// One edit set per diagnostic that suggests a replacement.
+/// Builds one edit set per diagnostic that suggests a replacement.
 fn edit_sets(json: &str) -> Vec<EditSet> {
     let mut sets = Vec::new();
     let stream = serde_json::Deserializer::from_str(json).into_iter::<Value>();

@@ -6,9 +6,9 @@
 //! bound is exceeded it diffs lines first (Myers again, then unique-line
 //! anchors as in patience diff), and diffs tokens inside each changed block
 //! of lines. A block that is still too different becomes one change. The
-//! bounds keep the cost linear in the text size; they trade minimality on
-//! heavily rewritten text for speed, never correctness: applying the
-//! changes always turns the old text into the new one.
+//! bounds keep the cost linear in the text size. They cost minimality on
+//! heavily rewritten text, never correctness, because applying the changes
+//! always turns the old text into the new one.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -70,6 +70,7 @@ impl Differ {
             });
             return;
         }
+
         tokenise(old, &mut self.old_tokens);
         tokenise(new, &mut self.new_tokens);
         let (n, m) = (self.old_tokens.len(), self.new_tokens.len());
@@ -90,6 +91,7 @@ impl Differ {
         {
             suffix += 1;
         }
+
         let old_mid = token_span(&self.old_tokens, prefix..n - suffix, old.len());
         let new_mid = token_span(&self.new_tokens, prefix..m - suffix, new.len());
         if old_mid.is_empty() || new_mid.is_empty() {
@@ -99,6 +101,7 @@ impl Differ {
             });
             return;
         }
+
         let old_range = prefix..n - suffix;
         let new_range = prefix..m - suffix;
         if self.diff_token_range(old, new, old_range, new_range, out) {
@@ -291,13 +294,13 @@ impl Differ {
     }
 }
 
-/// The end of the last token, or 0 for no tokens.
+/// Returns the end of the last token, or 0 for no tokens.
 fn tokens_end(tokens: &[Token]) -> usize {
     tokens.last().map_or(0, |token| token.end)
 }
 
-/// The bytes that tokens `range` cover; an empty range sits where token
-/// `range.start` starts (or at `end_of_text` past the last token).
+/// Returns the bytes that tokens `range` cover. An empty range sits where
+/// token `range.start` starts, or at `end_of_text` past the last token.
 fn token_span(tokens: &[Token], range: Range<usize>, end_of_text: usize) -> Range<usize> {
     let at = |index: usize| tokens.get(index).map_or(end_of_text, |token| token.start);
     if range.is_empty() {
@@ -339,8 +342,8 @@ fn split_lines(text: &str, span: Range<usize>) -> Vec<Line> {
     lines
 }
 
-/// The bytes that lines `range` cover; an empty range sits at the start of
-/// line `range.start` (or after the last line).
+/// Returns the bytes that lines `range` cover. An empty range sits at the
+/// start of line `range.start`, or after the last line.
 fn line_span(lines: &[Line], range: Range<usize>) -> Range<usize> {
     if range.is_empty() {
         let point = match lines.get(range.start) {
@@ -352,8 +355,9 @@ fn line_span(lines: &[Line], range: Range<usize>) -> Range<usize> {
     lines[range.start].start..lines[range.end - 1].end
 }
 
-/// Pairs (old index, new index) of lines that occur exactly once in each
-/// slice, reduced to the longest chain increasing on both sides.
+/// Returns the pairs (old index, new index) of lines that occur exactly
+/// once in each slice, reduced to a longest chain that increases on both
+/// sides.
 fn unique_line_anchors(
     old: &str,
     new: &str,
@@ -384,8 +388,8 @@ fn unique_line_anchors(
     longest_increasing_by_old(&pairs)
 }
 
-/// The longest subsequence of `pairs` (sorted by new index) whose old
-/// indexes increase, by patience sorting in O(k log k).
+/// Returns a longest subsequence of `pairs` (sorted by new index) whose old
+/// indexes increase, found by patience sorting in O(k log k).
 fn longest_increasing_by_old(pairs: &[(usize, usize)]) -> Vec<(usize, usize)> {
     // tails[i]: index in `pairs` of the smallest old index ending a chain
     // of length i + 1; previous[j]: the element before j in its chain.
@@ -429,12 +433,14 @@ fn myers(
     changes: &mut Vec<Change>,
 ) -> bool {
     changes.clear();
+
     let Ok(n_i32) = i32::try_from(n) else {
         return false;
     };
     let Ok(m_i32) = i32::try_from(m) else {
         return false;
     };
+
     let bound = max_distance.min(n + m);
     let offset = bound + 1;
     frontier.clear();
@@ -470,6 +476,7 @@ fn myers(
     let Some(distance) = final_distance else {
         return false;
     };
+
     // Walk back from (n, m), one edit per distance, collecting the runs of
     // equal items between edits.
     let saved = |d: usize, k: i32| trace[d * d + (k + d as i32) as usize];
@@ -505,6 +512,7 @@ fn myers(
         });
     }
     snakes.reverse();
+
     let (mut old_cursor, mut new_cursor) = (0, 0);
     for snake in snakes.iter() {
         if snake.old > old_cursor || snake.new > new_cursor {

@@ -14,6 +14,7 @@ use std::borrow::Cow;
 
 use super::diff::{Change, Differ};
 use super::edit::{Group, Hunk};
+use super::tokens::is_one_token;
 
 /// A minimised hunk: `start..end` (bytes of the base) becomes `text`. The
 /// text borrows from the worker's hunk unless two inserts at one offset
@@ -59,8 +60,9 @@ impl Minimiser {
         if old == new {
             return;
         }
-        if old.is_empty() || new.is_empty() {
-            // A pure insert or delete is already minimal.
+        if old.is_empty() || new.is_empty() || (is_one_token(old) && is_one_token(new)) {
+            // A pure insert or delete, or one token replaced by another
+            // (most renames), is already minimal.
             out.push(Piece {
                 start,
                 end: hunk.range.end,
@@ -243,10 +245,10 @@ fn slide_deletion(
     *change = best;
 }
 
-/// Joins inserts at one offset that came from touching hunks of one group
-/// (a hunk ending at `p` whose minimised form inserts at `p`, next to a
-/// hunk inserting at `p`), in their order, so the group keeps at most one
-/// insert per offset.
+/// Joins, in their order, inserts at one offset that came from touching
+/// hunks of one group, so the group keeps at most one insert per offset.
+/// They arise when a hunk ending at `p` minimises to an insert at `p` and
+/// the next hunk inserts at `p`.
 fn join_inserts_at_one_offset(pieces: &mut Vec<Piece<'_>>, first: usize) {
     let mut kept = first;
     for index in first..pieces.len() {

@@ -11,7 +11,7 @@
 //! 4. `output`: the merged text, its edits and its `ChangeSet`.
 //!
 //! `proposal` turns whole-file proposals into groups for the same path, and
-//! `report` holds the plain data the merge returns.
+//! `report` contains the plain data the merge returns.
 
 mod diff;
 pub mod edit;
@@ -91,6 +91,12 @@ pub enum MergeError {
          (an identical set passed twice is merged once)"
     )]
     DuplicateWorker { worker: WorkerId },
+    #[error(
+        "the edit sets hold {hunks} hunks in {groups} groups; one merge takes at most \
+         {max} of each, so split the job by file or by worker",
+        max = u32::MAX
+    )]
+    TooLarge { hunks: usize, groups: usize },
     #[error("syntax validation failed: {0}")]
     Syntax(#[from] SyntaxError),
 }
@@ -100,13 +106,15 @@ pub enum MergeError {
 ///
 /// The result depends only on the set of edit sets: any order of `sets`
 /// gives byte-identical output, and a set passed twice counts once. Groups
-/// apply whole or not at all. Costs O(n log n) for n hunks, plus one parse
-/// per validation pass when `options.language` is set.
+/// apply whole or not at all. Costs O(n log n) for n hunks. With
+/// `options.language` set, each validation pass adds one parse of the
+/// merged text and, for an error that several groups touch, one
+/// incremental reparse of the base per such group.
 ///
 /// # Errors
 /// `InvalidHunk` for a hunk out of bounds or off a char boundary of `base`,
-/// `DuplicateWorker` for two different sets with one worker id, `Syntax`
-/// when parsing fails.
+/// `DuplicateWorker` for two different sets with one worker id, `TooLarge`
+/// for more than `u32::MAX` hunks or groups, `Syntax` when parsing fails.
 pub fn merge(base: &str, sets: &[EditSet], options: &MergeOptions) -> Result<Merged, MergeError> {
     let sets = unique_sets(sets)?;
     let plan = Plan::build(base, &sets)?;
@@ -139,7 +147,7 @@ pub fn merge(base: &str, sets: &[EditSet], options: &MergeOptions) -> Result<Mer
     })
 }
 
-/// The sets sorted by worker id with exact repeats removed.
+/// Sorts the sets by worker id and removes exact repeats.
 fn unique_sets(sets: &[EditSet]) -> Result<Vec<&EditSet>, MergeError> {
     let mut sorted: Vec<&EditSet> = sets.iter().collect();
     sorted.sort_by_key(|set| set.worker);
@@ -165,7 +173,7 @@ pub(crate) struct Plan<'a> {
     pub refs: Vec<GroupRef>,
     pub pieces: Vec<Piece<'a>>,
     /// The candidate each piece belongs to.
-    pub owner: Vec<usize>,
+    pub owner: Vec<u32>,
 }
 
 impl<'a> Plan<'a> {
@@ -176,6 +184,12 @@ impl<'a> Plan<'a> {
             .flat_map(|set| &set.groups)
             .map(|group| group.hunks().len())
             .sum();
+        if u32::try_from(hunk_count).is_err() || u32::try_from(group_count).is_err() {
+            return Err(MergeError::TooLarge {
+                hunks: hunk_count,
+                groups: group_count,
+            });
+        }
         let mut plan = Plan {
             base,
             candidates: Vec::with_capacity(group_count),
@@ -197,7 +211,8 @@ impl<'a> Plan<'a> {
                 }
                 let first = plan.pieces.len();
                 let added = minimiser.minimise_group(base, group, &mut plan.pieces);
-                let candidate = plan.candidates.len();
+                // Fits: there are at most `u32::MAX` groups.
+                let candidate = plan.candidates.len() as u32;
                 plan.owner.extend(std::iter::repeat_n(candidate, added));
                 plan.candidates.push(Candidate {
                     key: (set.priority, set.worker.0, index),
@@ -212,25 +227,22 @@ impl<'a> Plan<'a> {
         Ok(plan)
     }
 
-    /// The merged text of the groups whose status is `Applied`; `order`
-    /// is the position order of all pieces.
-    pub(crate) fn layout(&self, status: &[Status], order: &[usize]) -> Layout {
-        let applied = order
+    /// Builds the merged text of the groups whose status is `Applied`.
+    /// `order` is the position order of all pieces.
+    pub(crate) fn layout(&self, status: &[Status], order: &[u32]) -> Layout {
+        let applied: Vec<u32> = order
             .iter()
             .copied()
-            .filter(|&piece| status[self.owner[piece]] == Status::Applied);
-        build_layout(self.base, &self.pieces, &self.owner, &self.refs, applied)
+            .filter(|&piece| status[self.owner[piece as usize] as usize] == Status::Applied)
+            .collect();
+        build_layout(self.base, &self.pieces, &self.owner, &self.refs, &applied)
     }
 
-    /// The text of the base with only group `group` applied.
+    /// Builds the text of the base with only group `group` applied.
     pub(crate) fn layout_alone(&self, group: usize) -> Layout {
-        build_layout(
-            self.base,
-            &self.pieces,
-            &self.owner,
-            &self.refs,
-            self.candidates[group].pieces.clone(),
-        )
+        let pieces = self.candidates[group].pieces.clone();
+        let applied: Vec<u32> = pieces.map(|piece| piece as u32).collect();
+        build_layout(self.base, &self.pieces, &self.owner, &self.refs, &applied)
     }
 
     fn report(&self, sets: &[&EditSet], status: &[Status]) -> Vec<GroupReport> {

@@ -11,8 +11,9 @@ use super::report::GroupRef;
 use crate::text::{Assoc, ChangeSet, CharOffset};
 
 /// One applied hunk: `base` (bytes of the base) became `merged` (bytes of
-/// the merged text). Edits are sorted by base position and disjoint; inserts
-/// at one offset come in priority order.
+/// the merged text). Edits are sorted by base position and disjoint.
+/// Inserts at one offset from different groups are separate edits, in
+/// priority order; the `ChangeSet` joins them into one insert.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct MergedEdit {
     pub group: GroupRef,
@@ -35,18 +36,24 @@ pub(crate) struct Layout {
 pub(crate) fn build_layout(
     base: &str,
     pieces: &[Piece<'_>],
-    owner: &[usize],
+    owner: &[u32],
     refs: &[GroupRef],
-    applied: impl IntoIterator<Item = usize>,
+    applied: &[u32],
 ) -> Layout {
+    let mut length = base.len();
+    for &piece in applied {
+        let hunk = &pieces[piece as usize];
+        length = length + hunk.text.len() - (hunk.end - hunk.start);
+    }
     let mut layout = Layout {
-        text: String::with_capacity(base.len()),
-        ..Layout::default()
+        text: String::with_capacity(length),
+        edits: Vec::with_capacity(applied.len()),
+        owners: Vec::with_capacity(applied.len()),
     };
     let mut cursor = 0;
-    for piece in applied {
-        let group = owner[piece];
-        let hunk = &pieces[piece];
+    for &piece in applied {
+        let group = owner[piece as usize] as usize;
+        let hunk = &pieces[piece as usize];
         layout.text.push_str(&base[cursor..hunk.start]);
         let merged_start = layout.text.len();
         layout.text.push_str(&hunk.text);
@@ -87,7 +94,7 @@ pub(crate) fn change_set(base: &str, layout: &Layout) -> ChangeSet {
 
 /// Maps a byte offset of the base into the merged text. An offset inside a
 /// replaced range maps to the replacement's start (`Before`) or end
-/// (`After`); at an insert, `Before` stays before the inserted text and
+/// (`After`). At an insert, `Before` stays before the inserted text and
 /// `After` moves past it. Costs O(log edits).
 pub(crate) fn map_offset(edits: &[MergedEdit], offset: usize, assoc: Assoc) -> usize {
     // Edits wholly before the offset form a prefix of the sorted edits.
@@ -127,14 +134,14 @@ mod tests {
                 text: Cow::Borrowed(*text),
             })
             .collect();
-        let owner: Vec<usize> = (0..pieces.len()).collect();
+        let owner: Vec<u32> = (0..pieces.len() as u32).collect();
         let refs: Vec<GroupRef> = (0..pieces.len())
             .map(|group| GroupRef {
                 worker: WorkerId(0),
                 group,
             })
             .collect();
-        build_layout(base, &pieces, &owner, &refs, 0..pieces.len())
+        build_layout(base, &pieces, &owner, &refs, &owner)
     }
 
     #[test]

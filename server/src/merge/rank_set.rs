@@ -60,12 +60,12 @@ impl RankSet {
             .is_some_and(|word| word & (1 << (member % 64)) != 0)
     }
 
-    /// The smallest member at or after `from`.
+    /// Returns the smallest member at or after `from`.
     pub fn next(&self, from: usize) -> Option<usize> {
         self.next_at(0, from)
     }
 
-    /// The largest member before `before`.
+    /// Returns the largest member before `before`.
     pub fn previous(&self, before: usize) -> Option<usize> {
         self.previous_at(0, before)
     }

@@ -16,7 +16,7 @@ pub struct GroupRef {
     pub group: usize,
 }
 
-/// What became of a group.
+/// The outcome of one group in a merge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum GroupOutcome {
@@ -25,8 +25,8 @@ pub enum GroupOutcome {
     /// Another group already makes this group's changes: the same hunks,
     /// or inserts that contain this group's inserts.
     Deduplicated { with: GroupRef },
-    /// A hunk overlaps a hunk of `with`, which ranks better (lower
-    /// priority, then lower worker id, then lower group index); no hunk of
+    /// A hunk overlaps a hunk of `with`, which ranks better: lower
+    /// priority, then lower worker id, then lower group index. No hunk of
     /// this group applies.
     Conflicted { with: GroupRef },
     /// The group added a syntax error, or it duplicated a group that did.
@@ -52,7 +52,8 @@ pub struct GroupReport {
     pub outcome: GroupOutcome,
 }
 
-/// How one worker ran. The job layer fills these in.
+/// The run time and failure, if any, of one worker. The job layer fills
+/// these in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WorkerReport {
     pub worker: WorkerId,
@@ -116,7 +117,7 @@ impl MergeReport {
         self.count(|outcome| matches!(outcome, GroupOutcome::Unchanged))
     }
 
-    /// The report of one group, found by binary search.
+    /// Finds the report of one group by binary search.
     pub fn group(&self, group: GroupRef) -> Option<&GroupReport> {
         self.groups
             .binary_search_by_key(&group, |report| report.group)

@@ -29,7 +29,8 @@ pub(crate) struct Candidate {
     pub pieces: Range<usize>,
 }
 
-/// What became of a group, by index into the candidates slice.
+/// The decision for one group. `with` is an index into the candidates
+/// slice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Status {
     /// Every hunk was a no-op.
@@ -44,7 +45,8 @@ pub(crate) enum Status {
     DroppedForSyntax,
 }
 
-/// How a hunk being decided meets one hunk that already applies.
+/// The relation between a hunk being decided and one hunk that already
+/// applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Relation {
     /// Both can apply: the ranges are apart or only touch, or both insert
@@ -66,26 +68,25 @@ pub(crate) struct Resolution {
     pub status: Vec<Status>,
     /// Piece indexes sorted by (start, end, group order): inserts at one
     /// offset come in priority order, before a range starting there.
-    pub order: Vec<usize>,
+    pub order: Vec<u32>,
 }
 
-/// One piece in position order.
+/// One piece in position order. Indexes are `u32` to keep the sweep's
+/// arrays small; `merge` rejects inputs with more pieces or groups.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     start: usize,
     end: usize,
     /// Index of the piece's group in `candidates`.
-    group: usize,
-    piece: usize,
+    group: u32,
+    piece: u32,
+    /// The first position whose entry has the same start.
+    first_at_start: u32,
 }
 
 /// Decides every candidate. `owner[p]` is the candidate that piece `p`
-/// belongs to.
-pub(crate) fn resolve(
-    candidates: &[Candidate],
-    pieces: &[Piece<'_>],
-    owner: &[usize],
-) -> Resolution {
+/// belongs to; there are at most `u32::MAX` pieces and candidates.
+pub(crate) fn resolve(candidates: &[Candidate], pieces: &[Piece<'_>], owner: &[u32]) -> Resolution {
     let mut by_key: Vec<usize> = (0..candidates.len()).collect();
     by_key.sort_unstable_by_key(|&group| candidates[group].key);
     let mut rank = vec![0; candidates.len()];
@@ -100,20 +101,21 @@ pub(crate) fn resolve(
             start: hunk.start,
             end: hunk.end,
             group: owner[piece],
-            piece,
+            piece: piece as u32,
+            first_at_start: 0,
         })
         .collect();
-    entries.sort_unstable_by_key(|entry| (entry.start, entry.end, rank[entry.group]));
+    entries.sort_unstable_by_key(|entry| (entry.start, entry.end, rank[entry.group as usize]));
 
-    let mut position_of = vec![0; pieces.len()];
-    // first_at_start[i]: the first position whose start equals entry i's.
-    let mut first_at_start = vec![0; entries.len()];
-    for (position, entry) in entries.iter().enumerate() {
-        position_of[entry.piece] = position;
-        first_at_start[position] = if position > 0 && entries[position - 1].start == entry.start {
-            first_at_start[position - 1]
-        } else {
-            position
+    let mut position_of = vec![0u32; pieces.len()];
+    for position in 0..entries.len() {
+        let entry = entries[position];
+        position_of[entry.piece as usize] = position as u32;
+        entries[position].first_at_start = match position.checked_sub(1) {
+            Some(previous) if entries[previous].start == entry.start => {
+                entries[previous].first_at_start
+            }
+            _ => position as u32,
         };
     }
 
@@ -121,7 +123,6 @@ pub(crate) fn resolve(
         pieces,
         entries: &entries,
         position_of: &position_of,
-        first_at_start: &first_at_start,
         applied: RankSet::new(entries.len()),
         status: vec![Status::Unchanged; candidates.len()],
         covered_by_candidate: Vec::new(),
@@ -138,8 +139,7 @@ pub(crate) fn resolve(
 struct Sweep<'s, 'a> {
     pieces: &'s [Piece<'a>],
     entries: &'s [Entry],
-    position_of: &'s [usize],
-    first_at_start: &'s [usize],
+    position_of: &'s [u32],
     /// Positions of the pieces of applied groups.
     applied: RankSet,
     status: Vec<Status>,
@@ -155,6 +155,8 @@ impl Sweep<'_, '_> {
             self.status[group] = Status::Unchanged;
             return;
         }
+
+        // Relate each piece to the applied pieces it meets.
         let mut covers = std::mem::take(&mut self.covered_by_candidate);
         covers.clear();
         let mut covered_pieces = 0;
@@ -182,20 +184,21 @@ impl Sweep<'_, '_> {
                 // Branch: overlap conflict. The applied group was decided
                 // earlier, so it has the better (priority, worker, group).
                 self.status[group] = Status::Conflicted {
-                    with: self.entries[position].group,
+                    with: self.entries[position].group as usize,
                 };
                 self.covered_by_candidate = covers;
                 return;
             }
             if let Some(position) = coverer {
                 covered_pieces += 1;
-                first_coverer.get_or_insert(self.entries[position].group);
+                first_coverer.get_or_insert(self.entries[position].group as usize);
                 // A covered piece adds nothing, so what it would cover is
                 // already applied.
                 covers.truncate(covers_before);
             }
         }
         self.covered_by_candidate = covers;
+
         if let Some(with) = first_coverer {
             self.status[group] = if covered_pieces == own.len() {
                 // Branch: duplicate. Every hunk is already applied by
@@ -211,10 +214,11 @@ impl Sweep<'_, '_> {
         if !self.covered_by_candidate.is_empty() && !self.replace_covered(group, candidates) {
             return;
         }
+
         // Branch: disjoint, or inserts at one offset that both stay.
         self.status[group] = Status::Applied;
         for piece in own {
-            self.applied.insert(self.position_of[piece]);
+            self.applied.insert(self.position_of[piece] as usize);
         }
     }
 
@@ -229,7 +233,7 @@ impl Sweep<'_, '_> {
         let mut owners: Vec<usize> = self
             .covered_by_candidate
             .iter()
-            .map(|&position| self.entries[position].group)
+            .map(|&position| self.entries[position].group as usize)
             .collect();
         owners.dedup();
         // Owners appear in position order; check each whole.
@@ -242,7 +246,7 @@ impl Sweep<'_, '_> {
             let contained = self
                 .covered_by_candidate
                 .iter()
-                .filter(|&&position| self.entries[position].group == owner)
+                .filter(|&&position| self.entries[position].group as usize == owner)
                 .count();
             if contained != candidates[owner].pieces.len() {
                 // Branch: longer insert against a group that has other
@@ -255,7 +259,7 @@ impl Sweep<'_, '_> {
         for owner in seen {
             self.status[owner] = Status::Deduplicated { with: group };
             for piece in candidates[owner].pieces.clone() {
-                self.applied.remove(self.position_of[piece]);
+                self.applied.remove(self.position_of[piece] as usize);
             }
         }
         true
@@ -265,13 +269,13 @@ impl Sweep<'_, '_> {
     /// `piece` touches, in position order, until `visit` returns false.
     fn for_each_meeting(&self, piece: usize, mut visit: impl FnMut(usize, Relation) -> bool) {
         let hunk = &self.pieces[piece];
-        let first = self.first_at_start[self.position_of[piece]];
+        let first = self.entries[self.position_of[piece] as usize].first_at_start as usize;
         // At most one applied piece starts before this one and reaches it:
         // applied ranges are disjoint, and an insert inside one would
         // conflict with it.
         if let Some(position) = self.applied.previous(first) {
             if self.entries[position].end >= hunk.start {
-                let relation = relate(hunk, &self.pieces[self.entries[position].piece]);
+                let relation = relate(hunk, &self.pieces[self.entries[position].piece as usize]);
                 if !visit(position, relation) {
                     return;
                 }
@@ -283,7 +287,7 @@ impl Sweep<'_, '_> {
             if entry.start > hunk.end {
                 break;
             }
-            if !visit(position, relate(hunk, &self.pieces[entry.piece])) {
+            if !visit(position, relate(hunk, &self.pieces[entry.piece as usize])) {
                 return;
             }
             next = self.applied.next(position + 1);
@@ -291,7 +295,7 @@ impl Sweep<'_, '_> {
     }
 }
 
-/// How `candidate` meets `applied`, two hunks of different groups.
+/// Returns how `candidate` meets `applied`, two hunks of different groups.
 pub(crate) fn relate(candidate: &Piece<'_>, applied: &Piece<'_>) -> Relation {
     let candidate_inserts = candidate.start == candidate.end;
     let applied_inserts = applied.start == applied.end;
@@ -327,7 +331,7 @@ pub(crate) fn relate(candidate: &Piece<'_>, applied: &Piece<'_>) -> Relation {
     }
 }
 
-/// How an insert of `text` at `point` meets a replacement `range`: covered
+/// Returns how an insert of `text` at `point` meets a replacement `range`: covered
 /// when the replacement's text contains the inserted lines, a conflict when
 /// the point is strictly inside, disjoint at or past the edges.
 fn insert_meets_range(point: usize, text: &str, range: &Piece<'_>) -> Relation {
@@ -353,9 +357,9 @@ pub(crate) fn insert_contains(long: &str, short: &str) -> bool {
 /// a line that is not blank) and each of its lines is a line of `long`, in
 /// order.
 ///
-/// NOTE: a short line such as `}\n` is contained in most blocks, so a
+/// NOTE: a short line such as `}\n` is contained in most blocks. So a
 /// worker that inserts only a closing line right beside another worker's
-/// block is taken for a duplicate; a deliberate second `}` is rare.
+/// block is taken for a duplicate, although a deliberate second `}` is rare.
 pub(crate) fn lines_contain(long: &str, short: &str) -> bool {
     if !short.ends_with('\n') || short.trim().is_empty() {
         return false;
@@ -388,7 +392,7 @@ mod tests {
         for (index, (priority, worker, group, hunks)) in groups.iter().enumerate() {
             let first = pieces.len();
             pieces.extend(hunks.iter().cloned());
-            owner.extend(std::iter::repeat_n(index, hunks.len()));
+            owner.extend(std::iter::repeat_n(index as u32, hunks.len()));
             candidates.push(Candidate {
                 key: (*priority, *worker, *group),
                 pieces: first..pieces.len(),
@@ -471,7 +475,7 @@ mod tests {
         assert!(insert_contains("use a;\nuse c;\n\n", "use a;\n\n"));
         assert!(!insert_contains("use a;\nuse c;\n", "use b;\n"));
         assert!(!lines_contain("a\n\n", "\n"));
-        // A replacement whose text holds the inserted lines covers an
+        // A replacement whose text contains the inserted lines covers an
         // insert at its edge or inside it.
         let replacement = piece(10..20, "use x;\nuse a;\n");
         assert_eq!(

@@ -75,6 +75,18 @@ pub(crate) fn tokenise(text: &str, out: &mut Vec<Token>) {
     }
 }
 
+/// Returns true when `text` is exactly one token, as `tokenise` splits it.
+pub(crate) fn is_one_token(text: &str) -> bool {
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    match class_of(first) {
+        Class::Other => chars.next().is_none(),
+        class => chars.all(|c| class_of(c) == class),
+    }
+}
+
 /// Returns true when token `a` of `a_text` and token `b` of `b_text` have
 /// the same bytes.
 pub(crate) fn same_token(a_text: &str, a: &Token, b_text: &str, b: &Token) -> bool {
@@ -115,6 +127,17 @@ mod tests {
     fn multibyte_chars_stay_whole() {
         assert_eq!(pieces("日本🦀 é"), ["日本", "🦀", " ", "é"]);
         assert!(pieces("").is_empty());
+    }
+
+    #[test]
+    fn one_token_texts() {
+        for text in ["foo_1", "42u32", "  \n ", "(", "日本"] {
+            assert!(is_one_token(text), "{text:?}");
+            assert_eq!(pieces(text).len(), 1, "{text:?}");
+        }
+        for text in ["", "a b", "((", "a.b", "x?"] {
+            assert!(!is_one_token(text), "{text:?}");
+        }
     }
 
     #[test]

@@ -1,24 +1,25 @@
-//! Syntax validation of a merge: parse the merged text, find the ERROR and
-//! MISSING nodes that are not in a region that already had one in the
-//! base, blame each on applied groups, drop those and try again, a bounded
-//! number of times. Dropped groups stay dropped, and groups that lost a
-//! conflict to them are not re-admitted: the job layer runs such workers
-//! again on the merged text.
+//! Syntax validation of a merge. It parses the merged text and finds the
+//! ERROR and MISSING nodes that are not in a region that already had one
+//! in the base. It blames each on applied groups, drops those and tries
+//! again, a bounded number of times. Dropped groups stay dropped, and the
+//! groups that lost a conflict to them are not re-admitted: the job layer
+//! runs such workers again on the merged text.
 //!
-//! The suspects for an error are the groups whose applied hunks touch it,
-//! or, when none does (an unclosed `{` makes the parser report a MISSING
-//! `}` far away), those touching its innermost enclosing node that any
-//! hunk touches, short of the whole file. An error node that is the root
-//! itself makes every group a suspect. Each suspect is applied alone to
-//! the base and reparsed incrementally, and those that add an error on
-//! their own are dropped. If none does, the error comes from a combination:
-//! of two or more suspects the worst-ranked (highest priority number, then
-//! highest worker id, then highest group index) is dropped, and a single
-//! suspect widens the search to the next enclosing node.
+//! The suspects for an error are the groups whose applied hunks touch it.
+//! An unclosed `{` makes the parser report a MISSING `}` far away, so when
+//! no hunk touches the error, the suspects are the groups touching its
+//! innermost enclosing node that any hunk touches, short of the whole
+//! file. An error node that is the root itself makes every group a
+//! suspect. Each suspect is applied alone to the base and reparsed
+//! incrementally, and those that add an error on their own are dropped.
+//! If none does, the error comes from a combination. Of two or more
+//! suspects the worst-ranked (highest priority number, then highest worker
+//! id, then highest group index) is dropped, and a single suspect widens
+//! the search to the next enclosing node.
 //!
 //! NOTE: an error node that touches a region that had an error in the base
-//! counts as old, even when the merge made it larger; a merge that breaks
-//! a file whose base already had a syntax error near the break is kept.
+//! counts as old, even when the merge made it larger. So a merge that
+//! breaks a file near a syntax error the base already had is kept.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -50,7 +51,7 @@ pub(crate) fn back_off(
     plan: &Plan<'_>,
     max_passes: usize,
     status: &mut [Status],
-    order: &[usize],
+    order: &[u32],
     layout: &mut Layout,
 ) -> Result<Vec<Range<usize>>, SyntaxError> {
     let mut checker = Checker::new(language, plan.base)?;
@@ -126,7 +127,7 @@ impl Checker {
         })
     }
 
-    /// The error nodes of `tree` (the tree of `layout.text`) that touch no
+    /// Finds the error nodes of `tree` (the tree of `layout.text`) that touch no
     /// base error region mapped through the layout's edits.
     fn new_errors(&self, tree: &Tree, layout: &Layout) -> Vec<NewError> {
         let old_regions: Vec<Range<usize>> = self
@@ -214,7 +215,7 @@ impl Checker {
         Ok(breaks)
     }
 
-    /// The row and byte column of a base offset.
+    /// Returns the row and byte column of a base offset.
     fn point(&self, offset: usize) -> Point {
         let row = self.line_starts.partition_point(|&start| start <= offset) - 1;
         Point {
@@ -224,7 +225,7 @@ impl Checker {
     }
 }
 
-/// Where the text ends when `text` is inserted at `start`.
+/// Returns where the text ends when `text` is inserted at `start`.
 fn point_after(start: Point, text: &str) -> Point {
     match text.rfind('\n') {
         Some(last) => Point {
@@ -238,7 +239,7 @@ fn point_after(start: Point, text: &str) -> Point {
     }
 }
 
-/// The groups whose applied hunks touch `region` (bytes of the merged
+/// Returns the groups whose applied hunks touch `region` (bytes of the merged
 /// text), sorted.
 fn suspects(layout: &Layout, region: &Range<usize>) -> Vec<usize> {
     let first = layout
@@ -255,8 +256,8 @@ fn suspects(layout: &Layout, region: &Range<usize>) -> Vec<usize> {
     groups
 }
 
-/// A group that duplicated a dropped group shared its text, so it is
-/// dropped too, following chains of duplicates.
+/// Drops each group that duplicated a dropped group, because it shared
+/// that group's text, following chains of duplicates.
 fn drop_duplicates_of_dropped(status: &mut [Status]) {
     loop {
         let mut changed = false;

@@ -7,7 +7,8 @@ use std::ops::Range;
 
 use concur::merge::{EditSet, Group, Hunk, WorkerId};
 
-/// An edit set of `worker` whose groups are lists of (range, new text).
+/// Builds an edit set of `worker` whose groups are lists of (range, new
+/// text).
 pub fn set(worker: u32, priority: i64, groups: &[&[(Range<usize>, &str)]]) -> EditSet {
     EditSet {
         worker: WorkerId(worker),
@@ -26,7 +27,8 @@ pub fn set(worker: u32, priority: i64, groups: &[&[(Range<usize>, &str)]]) -> Ed
     }
 }
 
-/// The byte range of the `nth` (from 0) occurrence of `needle` in `text`.
+/// Returns the byte range of the `nth` (from 0) occurrence of `needle` in
+/// `text`.
 pub fn find(text: &str, needle: &str, nth: usize) -> Range<usize> {
     let start = text
         .match_indices(needle)
@@ -36,7 +38,7 @@ pub fn find(text: &str, needle: &str, nth: usize) -> Range<usize> {
     start..start + needle.len()
 }
 
-/// The empty range at byte `at`.
+/// Returns the empty range at byte `at`.
 pub fn point(at: usize) -> Range<usize> {
     at..at
 }
