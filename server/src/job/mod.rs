@@ -332,3 +332,121 @@ pub fn summarize(outcomes: &[DocumentOutcome]) -> JobSummary {
     }
     summary
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document(key: &str, text: &str) -> JobDocument {
+        JobDocument {
+            key: key.to_owned(),
+            language: Language::Rust,
+            text: Rope::from_str(text),
+        }
+    }
+
+    fn run(documents: Vec<JobDocument>, max_rounds: u32) -> Vec<DocumentOutcome> {
+        let pool = Pool::new(2).unwrap();
+        let options = JobOptions {
+            max_rounds,
+            ..JobOptions::default()
+        };
+        run_rules(
+            &pool,
+            &RuleSet::builtin(),
+            documents,
+            &options,
+            &CancelToken::new(),
+            |_| {},
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn nested_matches_need_a_second_round() {
+        let text =
+            "fn f(r: Result<Result<i32, E>, E>) -> Result<i32, E> {\n    Ok(try!(try!(r)))\n}\n";
+        let one = run(vec![document("a.rs", text)], 1);
+        let two = run(vec![document("a.rs", text)], 3);
+        assert_eq!(one[0].rounds.len(), 1);
+        assert!(
+            one[0].text.contains("try!"),
+            "one round leaves the inner match: {}",
+            one[0].text
+        );
+        assert_eq!(
+            two[0].text,
+            "fn f(r: Result<Result<i32, E>, E>) -> Result<i32, E> {\n    Ok(r??)\n}\n"
+        );
+        assert!(two[0].rounds.len() >= 2);
+        let mut replayed = text.to_owned();
+        replayed = two[0].change.apply_to_str(&replayed).unwrap();
+        assert_eq!(
+            replayed, two[0].text,
+            "the composed change equals the rounds"
+        );
+    }
+
+    #[test]
+    fn documents_keep_their_order_and_keys() {
+        let outcomes = run(
+            vec![
+                document("b.rs", "fn b(v: Vec<u8>) -> bool { v.len() == 0 }\n"),
+                document("a.rs", "fn a() {}\n"),
+            ],
+            3,
+        );
+        assert_eq!(outcomes[0].key, "b.rs");
+        assert_eq!(outcomes[1].key, "a.rs");
+        assert!(outcomes[0].changed());
+        assert!(!outcomes[1].changed());
+        let summary = summarize(&outcomes);
+        assert_eq!(summary.files, 2);
+        assert_eq!(summary.changed_files, 1);
+        assert_eq!(summary.applied, 1);
+        assert_eq!(summary.failed_workers, 0);
+    }
+
+    #[test]
+    fn cancelled_job_reports_cancelled() {
+        let pool = Pool::new(1).unwrap();
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let result = run_rules(
+            &pool,
+            &RuleSet::builtin(),
+            vec![document(
+                "a.rs",
+                "fn a(v: Vec<u8>) -> bool { v.len() == 0 }\n",
+            )],
+            &JobOptions::default(),
+            &cancel,
+            |_| {},
+        );
+        assert!(matches!(result, Err(JobError::Cancelled)));
+    }
+
+    #[test]
+    fn progress_counts_every_worker() {
+        let pool = Pool::new(2).unwrap();
+        let mut seen = Vec::new();
+        let text =
+            "fn f(v: Vec<u8>, b: bool) -> bool {\n    return v.len() == 0 && b == true;\n}\n";
+        run_rules(
+            &pool,
+            &RuleSet::builtin(),
+            vec![document("a.rs", text)],
+            &JobOptions::default(),
+            &CancelToken::new(),
+            |progress| seen.push(progress),
+        )
+        .unwrap();
+        let first = seen.first().copied().unwrap();
+        assert_eq!(first.done, 1);
+        assert!(
+            first.total >= 3,
+            "needless-return, len-zero and bool-comparison run"
+        );
+        assert!(seen.iter().any(|progress| progress.done == progress.total));
+    }
+}
