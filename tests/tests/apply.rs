@@ -306,3 +306,53 @@ fn rules_lists_and_explains() {
     let unknown = concur(&dir, &["rules", "--explain", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+#[test]
+fn readme_rule_example_works() {
+    let readme = std::fs::read_to_string(concur_e2e::workspace_root().join("README.md")).unwrap();
+    let start = readme
+        .find("```toml\n[[rule]]\nid = \"unwrap-to-question-mark\"")
+        .expect("the README shows the unwrap-to-question-mark rule");
+    let body_start = start + "```toml\n".len();
+    let end = body_start + readme[body_start..].find("```\n").unwrap();
+    let dir = scratch_dir("readme-rule");
+    fs::write(dir.join("rules.toml"), &readme[body_start..end]).unwrap();
+    fs::write(
+        dir.join("a.rs"),
+        "fn f() -> Result<i32, E> {\n    let x = foo().unwrap();\n    let y = (a + b).unwrap();\n    Ok(x + y)\n}\n",
+    )
+    .unwrap();
+    let output = concur(
+        &dir,
+        &[
+            "apply",
+            "--write",
+            "--rules",
+            "rules.toml",
+            "--only",
+            "unwrap-to-question-mark",
+            "a.rs",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_eq!(
+        fs::read_to_string(dir.join("a.rs")).unwrap(),
+        "fn f() -> Result<i32, E> {\n    let x = foo()?;\n    let y = (a + b)?;\n    Ok(x + y)\n}\n"
+    );
+}
+
+#[test]
+fn bundled_example_applies() {
+    let root = concur_e2e::workspace_root();
+    let output = concur(&root, &["apply", "examples/overlap"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let diff = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(diff.contains("+    values.is_empty()\n"), "{diff}");
+    assert!(diff.contains("+    Point { x, y }\n"), "{diff}");
+    assert!(diff.contains("+    let value = (*result)?;\n"), "{diff}");
+    assert!(
+        stderr_of(&output).contains("10 applied, 0 conflicts"),
+        "{}",
+        stderr_of(&output)
+    );
+}
