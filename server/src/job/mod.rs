@@ -126,6 +126,7 @@ pub fn run_rules(
         states.push(DocumentState {
             change: ChangeSet::new(document.text.len_chars()),
             current: document.text.clone(),
+            tree: None,
             rounds: Vec::new(),
             settled: false,
             document,
@@ -139,12 +140,13 @@ pub fn run_rules(
         let mut tasks = Vec::new();
         let mut owners: Vec<usize> = Vec::new();
         for (index, state) in states
-            .iter()
+            .iter_mut()
             .enumerate()
             .filter(|(_, state)| !state.settled)
         {
             let matcher = Arc::clone(&matchers[&state.document.language]);
             let tree = state.document.language.parse_rope(&state.current, None)?;
+            state.tree = Some(tree.clone());
             let mut per_rule = matcher.find(&tree, &state.current, None);
             for (rule_index, matches) in per_rule.iter_mut().enumerate() {
                 if matches.is_empty() {
@@ -253,6 +255,8 @@ pub fn run_rules(
 struct DocumentState {
     document: JobDocument,
     current: Rope,
+    /// The parse of `current` made for matching, reused by validation.
+    tree: Option<tree_sitter::Tree>,
     change: ChangeSet,
     rounds: Vec<MergeReport>,
     settled: bool,

@@ -116,6 +116,21 @@ pub enum MergeError {
 /// `DuplicateWorker` for two different sets with one worker id, `TooLarge`
 /// for more than `u32::MAX` hunks or groups, `Syntax` when parsing fails.
 pub fn merge(base: &str, sets: &[EditSet], options: &MergeOptions) -> Result<Merged, MergeError> {
+    merge_with_tree(base, None, sets, options)
+}
+
+/// Merges as `merge` does, reusing `base_tree`, the caller's parse of
+/// `base`, so that validation reparses the merged text incrementally
+/// instead of parsing the base and the result from scratch.
+///
+/// # Errors
+/// As `merge`.
+pub fn merge_with_tree(
+    base: &str,
+    base_tree: Option<&tree_sitter::Tree>,
+    sets: &[EditSet],
+    options: &MergeOptions,
+) -> Result<Merged, MergeError> {
     let sets = unique_sets(sets)?;
     let plan = Plan::build(base, &sets)?;
     let resolution = resolve(&plan.candidates, &plan.pieces, &plan.owner);
@@ -125,6 +140,7 @@ pub fn merge(base: &str, sets: &[EditSet], options: &MergeOptions) -> Result<Mer
     let new_syntax_errors = match options.language {
         Some(language) => validate::back_off(
             language,
+            base_tree,
             &plan,
             options.max_validation_passes,
             &mut status,

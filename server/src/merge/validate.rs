@@ -48,19 +48,21 @@ struct NewError {
 /// `SyntaxError` when a parse fails.
 pub(crate) fn back_off(
     language: Language,
+    base_tree: Option<&Tree>,
     plan: &Plan<'_>,
     max_passes: usize,
     status: &mut [Status],
     order: &[u32],
     layout: &mut Layout,
 ) -> Result<Vec<Range<usize>>, SyntaxError> {
-    let mut checker = Checker::new(language, plan.base)?;
+    let mut checker = Checker::new(language, plan.base, base_tree)?;
     let mut passes = 0;
     loop {
         if layout.edits.is_empty() {
             return Ok(Vec::new());
         }
-        let tree = checker.parse(&layout.text, None)?;
+        let edited = checker.edited_base_tree(layout);
+        let tree = checker.parse(&layout.text, Some(&edited))?;
         let errors = checker.new_errors(&tree, layout);
         if errors.is_empty() {
             return Ok(Vec::new());
@@ -102,11 +104,14 @@ struct Checker {
 }
 
 impl Checker {
-    fn new(language: Language, base: &str) -> Result<Self, SyntaxError> {
+    fn new(language: Language, base: &str, base_tree: Option<&Tree>) -> Result<Self, SyntaxError> {
         let mut parser = language.parser()?;
-        let base_tree = parser.parse(base, None).ok_or(SyntaxError::Cancelled {
-            language: language.id(),
-        })?;
+        let base_tree = match base_tree {
+            Some(tree) => tree.clone(),
+            None => parser.parse(base, None).ok_or(SyntaxError::Cancelled {
+                language: language.id(),
+            })?,
+        };
         let base_errors = error_ranges(&base_tree);
         let line_starts = std::iter::once(0)
             .chain(base.match_indices('\n').map(|(at, _)| at + 1))
@@ -195,6 +200,16 @@ impl Checker {
             return Ok(known);
         }
         let layout = plan.layout_alone(group);
+        let tree = self.edited_base_tree(&layout);
+        let tree = self.parse(&layout.text, Some(&tree))?;
+        let breaks = !self.new_errors(&tree, &layout).is_empty();
+        self.breaks_alone.insert(group, breaks);
+        Ok(breaks)
+    }
+
+    /// Returns the base's tree edited to match `layout`, ready for an
+    /// incremental reparse of `layout.text`.
+    fn edited_base_tree(&self, layout: &Layout) -> Tree {
         let mut tree = self.base_tree.clone();
         // Last edit first, so every edit's offsets are still base offsets.
         for edit in layout.edits.iter().rev() {
@@ -209,10 +224,7 @@ impl Checker {
                 new_end_position: point_after(start_position, inserted),
             });
         }
-        let tree = self.parse(&layout.text, Some(&tree))?;
-        let breaks = !self.new_errors(&tree, &layout).is_empty();
-        self.breaks_alone.insert(group, breaks);
-        Ok(breaks)
+        tree
     }
 
     /// Returns the row and byte column of a base offset.
