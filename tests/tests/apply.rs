@@ -356,3 +356,60 @@ fn bundled_example_applies() {
         stderr_of(&output)
     );
 }
+
+#[test]
+fn rewrites_keep_comments_and_is_empty() {
+    let dir = scratch_dir("apply-comments");
+    let source = "\
+struct S(Vec<u8>);
+impl S {
+    pub fn len(&self) -> usize { self.0.len() }
+    pub fn is_empty(&self) -> bool { self.len() == 0 }
+    pub fn none(&self) -> bool { self.len() == 0 }
+}
+fn f(a: bool, v: Vec<u8>) -> bool {
+    let _ = v.iter().filter(|x| **x > 0) /* why */ .next();
+    let _ = v.len() /* why */ == 0;
+    a == /* why */ false
+}
+";
+    fs::write(dir.join("a.rs"), source).unwrap();
+    let output = concur(&dir, &["apply", "--write", "a.rs"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let result = fs::read_to_string(dir.join("a.rs")).unwrap();
+    assert!(
+        result.contains("pub fn is_empty(&self) -> bool { self.len() == 0 }"),
+        "{result}"
+    );
+    assert!(
+        result.contains("pub fn none(&self) -> bool { self.is_empty() }"),
+        "{result}"
+    );
+    assert_eq!(result.matches("/* why */").count(), 3, "{result}");
+}
+
+#[test]
+fn zero_jobs_and_rounds_rejected() {
+    let dir = project("apply-zero");
+    for flag in ["--jobs", "--rounds"] {
+        let output = concur(&dir, &["apply", flag, "0", "src"]);
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        assert!(stderr_of(&output).contains(flag), "{}", stderr_of(&output));
+    }
+}
+
+#[test]
+fn crlf_diff_keeps_carriage_returns() {
+    let dir = scratch_dir("apply-crlf");
+    fs::write(
+        dir.join("a.rs"),
+        "fn f(v: Vec<u8>) -> bool {\r\n    v.len() == 0\r\n}\r\n",
+    )
+    .unwrap();
+    let output = concur(&dir, &["apply", "a.rs"]);
+    let diff = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(
+        diff.contains("-    v.len() == 0\r\n+    v.is_empty()\r\n"),
+        "{diff:?}"
+    );
+}

@@ -41,13 +41,14 @@ pub struct Args {
     /// Change nothing; exit 1 when any rule still applies.
     #[arg(long, group = "mode")]
     pub check: bool,
-    /// Maximum rounds of match and merge (default 3, or max_rounds from
-    /// concur.toml).
-    #[arg(long, value_name = "N")]
+    /// Maximum rounds of match and merge, 1 to 100 (default 3, or
+    /// max_rounds from concur.toml).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub rounds: Option<u32>,
-    /// Worker threads (default: one per core, or workers from concur.toml).
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
+    /// Worker threads, 1 to 256 (default: one per core, or workers from
+    /// concur.toml).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
     /// Print the summary and per-file reports as JSON on stdout instead of
     /// the diff.
     #[arg(long)]
@@ -93,8 +94,10 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
 
     let threads = args
         .jobs
+        .map(usize::from)
         .or(config.as_ref().and_then(|config| config.workers))
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .min(256);
     let pool = Pool::new(threads).map_err(|error| error.to_string())?;
     let options = JobOptions {
         max_rounds: args

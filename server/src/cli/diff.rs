@@ -74,7 +74,8 @@ pub fn unified(path: &str, old: &str, new: &str, palette: Palette) -> String {
                 let _ = write!(
                     out,
                     "{colour}{sign}{}{line_reset}",
-                    text.trim_end_matches(['\n', '\r'])
+                    // Keep a `\r` of CRLF lines so that `patch` applies the diff.
+                    text.strip_suffix('\n').unwrap_or(text)
                 );
                 out.push('\n');
                 if change.missing_newline() {

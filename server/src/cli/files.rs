@@ -35,6 +35,8 @@ pub enum Skipped {
     Unreadable(PathBuf, io::Error),
     #[error("{0}: skipped, no rules exist for this kind of file (supported: .rs)")]
     Unsupported(PathBuf),
+    #[error("{0}: skipped, it is not a regular file")]
+    NotAFile(PathBuf),
 }
 
 /// Errors that stop the command before anything is written.
@@ -68,6 +70,16 @@ pub enum WriteError {
         path: PathBuf,
         #[source]
         source: io::Error,
+    },
+    #[error(
+        "{path}: writing failed: {source}; these files were already rewritten and could not be \
+         restored: {}", changed.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    PartlyWritten {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+        changed: Vec<PathBuf>,
     },
 }
 
@@ -104,7 +116,9 @@ pub fn collect(roots: &[PathBuf]) -> Result<(Vec<SourceFile>, Vec<Skipped>), Fil
                 path: root.clone(),
                 source,
             })?;
-            if Language::from_path(&real).is_some() || Language::from_path(root).is_some() {
+            if !real.is_file() {
+                skipped.push(Skipped::NotAFile(root.clone()));
+            } else if Language::from_path(&real).is_some() || Language::from_path(root).is_some() {
                 found.entry(real).or_insert_with(|| root.clone());
             } else {
                 skipped.push(Skipped::Unsupported(root.clone()));
@@ -266,7 +280,19 @@ fn prepare(write: &FileWrite<'_>) -> Result<tempfile::NamedTempFile, WriteError>
         .map_err(io_error)?;
     temp.as_file().sync_all().map_err(io_error)?;
     fs::set_permissions(temp.path(), metadata.permissions()).map_err(io_error)?;
+    keep_owner(temp.as_file(), &metadata);
     Ok(temp)
+}
+
+/// Gives the new file the old file's owner and group. Only root may give a
+/// file away, so for anyone else this keeps what the system allows: the
+/// file then belongs to the user who runs concur, as any editor's save does.
+fn keep_owner(file: &fs::File, metadata: &fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    if let Err(error) = std::os::unix::fs::fchown(file, Some(metadata.uid()), Some(metadata.gid()))
+    {
+        tracing::debug!(%error, "could not keep the file's owner");
+    }
 }
 
 #[cfg(test)]
@@ -387,6 +413,41 @@ mod tests {
         assert_eq!(fs::read_to_string(&first).unwrap(), "a");
         assert_eq!(fs::read_to_string(&second).unwrap(), "b");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn write_keeps_owner() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = scratch();
+        let path = dir.path().join("a.rs");
+        fs::write(&path, "old").unwrap();
+        // Changing the owner needs root; elsewhere the test checks that the
+        // owner stays the current user.
+        let _ = std::os::unix::fs::chown(&path, Some(1234), Some(2345));
+        let before = fs::metadata(&path).unwrap();
+        write_all_atomically(&[FileWrite {
+            path: &path,
+            real_path: &path,
+            original: "old",
+            contents: "new",
+        }])
+        .unwrap();
+        let after = fs::metadata(&path).unwrap();
+        assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    }
+
+    #[test]
+    fn fifo_named_on_command_line_skipped() {
+        let dir = scratch();
+        let fifo = dir.path().join("pipe.rs");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (files, skipped) = collect(&[fifo.clone()]).unwrap();
+        assert!(files.is_empty());
+        assert!(matches!(skipped.as_slice(), [Skipped::NotAFile(path)] if *path == fifo));
     }
 
     #[test]

@@ -259,6 +259,10 @@ impl Matcher {
             captures.sort_by(|a, b| {
                 (a.range.start, a.range.end, &a.name).cmp(&(b.range.start, b.range.end, &b.name))
             });
+            let template = self.rules[owner.rule].cases()[owner.case].template();
+            if drops_a_comment(tree, start..end, &captures, template) {
+                continue;
+            }
             found[owner.rule].push((
                 RuleMatch {
                     case: owner.case,
@@ -591,6 +595,51 @@ fn deletion_range(text: &Rope, range: Range<usize>) -> Range<usize> {
     } else {
         range
     }
+}
+
+/// Returns true when a comment inside the matched range would be lost: it
+/// lies outside every capture that the template inserts. Such a match is
+/// skipped, since a rewrite must not delete the user's comments.
+fn drops_a_comment(
+    tree: &Tree,
+    matched: Range<usize>,
+    captures: &[Capture],
+    template: &super::Template,
+) -> bool {
+    let kept: Vec<&Range<usize>> = captures
+        .iter()
+        .filter(|capture| {
+            template
+                .variables()
+                .any(|variable| variable.name == capture.name)
+        })
+        .map(|capture| &capture.range)
+        .collect();
+    let Some(cover) = tree
+        .root_node()
+        .descendant_for_byte_range(matched.start, matched.end)
+    else {
+        return false;
+    };
+    let mut stack = vec![cover];
+    while let Some(node) = stack.pop() {
+        let range = node.byte_range();
+        if range.end <= matched.start || range.start >= matched.end {
+            continue;
+        }
+        if node.kind().ends_with("comment") {
+            if !kept
+                .iter()
+                .any(|capture| capture.start <= range.start && range.end <= capture.end)
+            {
+                return true;
+            }
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+    }
+    false
 }
 
 #[cfg(test)]
