@@ -445,7 +445,7 @@ mod tests {
             .status()
             .unwrap();
         assert!(status.success());
-        let (files, skipped) = collect(&[fifo.clone()]).unwrap();
+        let (files, skipped) = collect(std::slice::from_ref(&fifo)).unwrap();
         assert!(files.is_empty());
         assert!(matches!(skipped.as_slice(), [Skipped::NotAFile(path)] if *path == fifo));
     }
