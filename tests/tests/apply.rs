@@ -413,3 +413,25 @@ fn crlf_diff_keeps_carriage_returns() {
         "{diff:?}"
     );
 }
+
+#[test]
+fn each_file_follows_its_nearest_config() {
+    let dir = scratch_dir("apply-nearest-config");
+    fs::create_dir_all(dir.join("quiet/deep")).unwrap();
+    fs::create_dir_all(dir.join("loud")).unwrap();
+    fs::write(
+        dir.join("quiet/concur.toml"),
+        "[config]\ndisable = [\"len-zero\"]\n",
+    )
+    .unwrap();
+    let source = "fn f(v: Vec<u8>) -> bool {\n    v.len() == 0\n}\n";
+    fs::write(dir.join("quiet/deep/a.rs"), source).unwrap();
+    fs::write(dir.join("loud/b.rs"), source).unwrap();
+    for order in [["quiet/deep", "loud"], ["loud", "quiet/deep"]] {
+        let output = concur(&dir, &["apply", order[0], order[1]]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+        let diff = String::from_utf8(output.stdout.clone()).unwrap();
+        assert!(diff.contains("+++ b/loud/b.rs"), "{order:?}: {diff}");
+        assert!(!diff.contains("quiet/deep/a.rs"), "{order:?}: {diff}");
+    }
+}

@@ -1,6 +1,7 @@
 //! `concur apply`: runs the enabled rules on files and shows, writes or
 //! checks the merged result.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use serde::Serialize;
 use super::diff::{self, Palette};
 use super::files::{self, FileWrite};
 use super::{EXIT_CHANGES_FOUND, EXIT_USAGE};
-use crate::job::{self, JobDocument, JobOptions, JobSummary};
+use crate::job::{self, DocumentOutcome, JobDocument, JobOptions, JobSummary};
 use crate::merge::MergeReport;
 use crate::rules::{Config, RuleSet};
 use crate::workers::{CancelToken, Pool, Progress};
@@ -86,49 +87,99 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
     } else {
         args.paths.clone()
     };
-    let (rules, config) = load_rules(args, &roots[0])?;
+    // Rules of the command line load first, so a bad rules file is
+    // reported even when no source file is found.
+    let command_line_rules = load_rule_files(&args.rules)?;
     let (sources, skipped) = files::collect(&roots).map_err(|error| error.to_string())?;
     for skip in &skipped {
         eprintln!("warning: {skip}");
     }
 
+    // Each file follows the concur.toml nearest to it, so files are run in
+    // groups that share one configuration.
+    let mut configs: HashMap<PathBuf, Option<(PathBuf, Config)>> = HashMap::new();
+    let mut groups: BTreeMap<Option<PathBuf>, (Option<Config>, Vec<usize>)> = BTreeMap::new();
+    for (index, source) in sources.iter().enumerate() {
+        let directory = source
+            .real_path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_owned);
+        if !configs.contains_key(&directory) {
+            let found = Config::discover(&directory).map_err(|error| error.to_string())?;
+            configs.insert(directory.clone(), found);
+        }
+        let found = &configs[&directory];
+        let key = found.as_ref().map(|(path, _)| path.clone());
+        let config = found.as_ref().map(|(_, config)| config.clone());
+        groups
+            .entry(key)
+            .or_insert_with(|| (config, Vec::new()))
+            .1
+            .push(index);
+    }
+    if groups.is_empty() {
+        // No files: still check the rules and options of the current
+        // directory's configuration so mistakes surface.
+        let here = std::env::current_dir().map_err(|error| error.to_string())?;
+        let config = Config::discover(&here)
+            .map_err(|error| error.to_string())?
+            .map(|(_, config)| config);
+        select_rules(args, config.as_ref(), &command_line_rules)?;
+    }
+
     let threads = args
         .jobs
         .map(usize::from)
-        .or(config.as_ref().and_then(|config| config.workers))
+        .or_else(|| {
+            groups
+                .values()
+                .find_map(|(config, _)| config.as_ref().and_then(|config| config.workers))
+        })
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .min(256);
     let pool = Pool::new(threads).map_err(|error| error.to_string())?;
-    let options = JobOptions {
-        max_rounds: args
-            .rounds
-            .or(config.as_ref().map(|config| config.max_rounds))
-            .unwrap_or(3),
-        round_time_limit: Duration::from_secs(120),
-        validate: true,
-    };
-    let documents = sources
-        .iter()
-        .map(|source| JobDocument {
-            key: source.path.display().to_string(),
-            language: source.language,
-            text: Rope::from_str(&source.text),
-        })
-        .collect();
-
     let mut bar = ProgressLine::new(std::io::stderr().is_terminal());
-    let outcomes = job::run_rules(
-        &pool,
-        &rules,
-        documents,
-        &options,
-        &CancelToken::new(),
-        |progress| {
-            bar.update(progress);
-        },
-    )
-    .map_err(|error| error.to_string())?;
+    let mut outcomes: Vec<Option<DocumentOutcome>> = vec![None; sources.len()];
+    let mut rule_count = 0;
+    for (config_path, (config, members)) in &groups {
+        if let Some(path) = config_path {
+            tracing::info!(path = %path.display(), files = members.len(), "using configuration");
+        }
+        let rules = select_rules(args, config.as_ref(), &command_line_rules)?;
+        rule_count = rule_count.max(rules.rules().len());
+        let options = JobOptions {
+            max_rounds: args
+                .rounds
+                .or(config.as_ref().map(|config| config.max_rounds))
+                .unwrap_or(3),
+            round_time_limit: Duration::from_secs(120),
+            validate: true,
+        };
+        let documents = members
+            .iter()
+            .map(|&index| JobDocument {
+                key: sources[index].path.display().to_string(),
+                language: sources[index].language,
+                text: Rope::from_str(&sources[index].text),
+            })
+            .collect();
+        let results = job::run_rules(
+            &pool,
+            &rules,
+            documents,
+            &options,
+            &CancelToken::new(),
+            |progress| {
+                bar.update(progress);
+            },
+        )
+        .map_err(|error| error.to_string())?;
+        for (&index, outcome) in members.iter().zip(results) {
+            outcomes[index] = Some(outcome);
+        }
+    }
     bar.finish();
+    let outcomes: Vec<DocumentOutcome> = outcomes.into_iter().flatten().collect();
     let summary = job::summarize(&outcomes);
     let elapsed = started.elapsed();
 
@@ -178,61 +229,59 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         files::write_all_atomically(&writes).map_err(|error| error.to_string())?;
     }
 
-    print_summary(&summary, rules.rules().len(), elapsed, args);
+    print_summary(&summary, rule_count, elapsed, args);
     if args.check && summary.changed_files > 0 {
         return Ok(ExitCode::from(EXIT_CHANGES_FOUND));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Loads user rules (from the nearest `concur.toml` and `--rules`), adds
-/// the built-in catalog unless the configuration turns it off, and applies
-/// `disable`, `--only` and `--skip`.
-fn load_rules(args: &Args, first_root: &Path) -> Result<(RuleSet, Option<Config>), String> {
-    let start = std::fs::canonicalize(first_root).unwrap_or_else(|_| first_root.to_owned());
-    let discovered = Config::discover(&start).map_err(|error| error.to_string())?;
-    let config = discovered.map(|(path, config)| {
-        tracing::info!(path = %path.display(), "using configuration");
-        config
-    });
+/// Loads the rules files named with `--rules`.
+fn load_rule_files(paths: &[PathBuf]) -> Result<Vec<RuleSet>, String> {
+    paths
+        .iter()
+        .map(|path| RuleSet::load_file(path).map_err(|error| error.to_string()))
+        .collect()
+}
 
+/// Combines a configuration's rules with the `--rules` files, adds the
+/// built-in catalog unless the configuration turns it off, and applies
+/// `disable`, `--only` and `--skip`.
+fn select_rules(
+    args: &Args,
+    config: Option<&Config>,
+    extra: &[RuleSet],
+) -> Result<RuleSet, String> {
     let mut user_sets = Vec::new();
-    if let Some(config) = &config {
+    if let Some(config) = config {
         user_sets.push(config.user_rules.clone());
     }
-    for path in &args.rules {
-        user_sets.push(RuleSet::load_file(path).map_err(|error| error.to_string())?);
-    }
+    user_sets.extend(extra.iter().cloned());
     let user = RuleSet::concat(user_sets).map_err(|error| error.to_string())?;
-    let builtin = config.as_ref().is_none_or(|config| config.builtin);
+    let builtin = config.is_none_or(|config| config.builtin);
     let mut disable: Vec<String> = config
-        .as_ref()
         .map(|config| config.disable.clone())
         .unwrap_or_default();
-    disable.extend(args.skip.iter().cloned());
-    let enabled = RuleSet::combine(user.clone(), builtin.then(RuleSet::builtin), &disable)
+    let all = RuleSet::combine(user.clone(), builtin.then(RuleSet::builtin), &disable)
         .map_err(|error| error.to_string())?;
-
-    if !args.only.is_empty() {
-        for id in &args.only {
-            if enabled.get(id).is_none() {
-                return Err(format!(
-                    "unknown or disabled rule id {id:?} in --only; `concur rules` lists the known ids"
-                ));
-            }
+    for id in args.only.iter().chain(&args.skip) {
+        if all.get(id).is_none() {
+            return Err(format!(
+                "unknown or disabled rule id {id:?} in --only or --skip; `concur rules` lists the ids in force"
+            ));
         }
+    }
+    disable.extend(args.skip.iter().cloned());
+    if !args.only.is_empty() {
         disable.extend(
-            enabled
-                .rules()
+            all.rules()
                 .iter()
                 .filter(|rule| !args.only.contains(&rule.id))
                 .map(|rule| rule.id.clone()),
         );
-        let only = RuleSet::combine(user, builtin.then(RuleSet::builtin), &disable)
-            .map_err(|error| error.to_string())?;
-        return Ok((only, config));
     }
-    Ok((enabled, config))
+    RuleSet::combine(user, builtin.then(RuleSet::builtin), &disable)
+        .map_err(|error| error.to_string())
 }
 
 fn print_summary(summary: &JobSummary, rules: usize, elapsed: Duration, args: &Args) {
