@@ -122,6 +122,12 @@ fn check_exits_1_on_changes() {
     let output = concur(&dir, &["apply", "--check", "src"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
     assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).unwrap(), BEFORE);
+    let listing = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(
+        listing.starts_with("src/lib.rs: would change ("),
+        "{listing}"
+    );
+    assert!(listing.contains("try-macro"), "{listing}");
 }
 
 #[test]

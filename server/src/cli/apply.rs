@@ -1,7 +1,7 @@
 //! `concur apply`: runs the enabled rules on files and shows, writes or
 //! checks the merged result.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +14,7 @@ use super::diff::{self, Palette};
 use super::files::{self, FileWrite};
 use super::{EXIT_CHANGES_FOUND, EXIT_USAGE};
 use crate::job::{self, DocumentOutcome, JobDocument, JobOptions, JobSummary};
-use crate::merge::MergeReport;
+use crate::merge::{GroupOutcome, MergeReport};
 use crate::rules::{Config, RuleSet};
 use crate::workers::{CancelToken, Pool, Progress};
 
@@ -229,6 +229,20 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         files::write_all_atomically(&writes).map_err(|error| error.to_string())?;
     }
 
+    if args.check && !args.json {
+        // CI logs need to say where the rules still apply.
+        for outcome in outcomes.iter().filter(|outcome| outcome.changed()) {
+            let rules: BTreeSet<&str> = outcome
+                .rounds
+                .iter()
+                .flat_map(|round| round.groups.iter())
+                .filter(|group| matches!(group.outcome, GroupOutcome::Applied))
+                .map(|group| group.label.as_str())
+                .collect();
+            let rules: Vec<&str> = rules.into_iter().collect();
+            println!("{}: would change ({})", outcome.key, rules.join(", "));
+        }
+    }
     print_summary(&summary, rule_count, elapsed, args);
     if args.check && summary.changed_files > 0 {
         return Ok(ExitCode::from(EXIT_CHANGES_FOUND));

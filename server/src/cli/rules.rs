@@ -53,7 +53,13 @@ fn execute(args: &Args) -> Result<(), String> {
         .iter()
         .map(|rule| rule.id.len())
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .max("ID".len());
+    // Priority: lower wins a conflict.
+    println!(
+        "{:width$}  {:>8}  {:8}  MESSAGE",
+        "ID", "PRIORITY", "ORIGIN"
+    );
     for rule in rules.rules() {
         let origin = if rule.is_builtin() {
             "built-in"
@@ -61,7 +67,7 @@ fn execute(args: &Args) -> Result<(), String> {
             "user"
         };
         println!(
-            "{:width$}  {:>4}  {origin:8}  {}",
+            "{:width$}  {:>8}  {origin:8}  {}",
             rule.id, rule.priority, rule.message
         );
     }
