@@ -1,7 +1,7 @@
 //! End-to-end cost of running 100 rules on a large real Rust file, against
 //! the floor of one parse plus one combined query pass and against 100
-//! separate query passes; and peak memory of 100 workers against 1.
-//! Results are recorded in BENCHMARKS.md.
+//! separate query passes. Also the peak memory of many workers against
+//! one. Results are recorded in BENCHMARKS.md.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
@@ -96,12 +96,12 @@ fn collect(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The 15 built-in rules plus 85 user rules that each rename one
+/// Builds the 15 built-in rules plus 85 user rules that each rename one
 /// identifier of `text`. With `rare`, the identifiers are ones that occur
 /// once or twice, so each rule is a worker with little output and the
 /// measurement shows the cost of the workers themselves.
 fn hundred_rules(text: &str, rare: bool) -> RuleSet {
-    // Count the identifiers the parser sees, so every rename rule matches.
+    // Count the identifiers in the parse tree, so every rename rule matches.
     let tree = Language::Rust.parse_str(text).unwrap();
     let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     let mut cursor = tree.walk();
@@ -203,7 +203,7 @@ fn end_to_end(c: &mut Criterion) {
     group.finish();
 }
 
-/// A rule set holding only rule `id` of `rules`.
+/// Returns a rule set holding only rule `id` of `rules`.
 fn rules_only(rules: &RuleSet, id: &str) -> RuleSet {
     let others: Vec<String> = rules
         .rules()

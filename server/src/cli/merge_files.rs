@@ -75,7 +75,7 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         let proposal = read(path)?;
         sets.push(EditSet {
             worker: WorkerId(u32::try_from(index).map_err(|_| "too many proposals".to_owned())?),
-            // Earlier proposals rank better, as the help text says.
+            // Earlier proposals rank better, as the help text promises.
             priority: i64::try_from(index).unwrap_or(i64::MAX),
             label: path.display().to_string(),
             groups: merge::diff_proposal(&base, &proposal),

@@ -1,8 +1,9 @@
 //! Refactor jobs: the engine shared by the CLI and the server. A job runs
-//! every enabled rule on every document in rounds: parse once, match all
-//! rules in one combined query pass, fan the matches out to one worker per
-//! (rule, document), merge each document's proposals, and repeat on the
-//! merged text until nothing more applies or `max_rounds` is reached.
+//! every enabled rule on every document in rounds. Each round parses once,
+//! matches all rules in one combined query pass, and fans the matches out
+//! to one worker per (rule, document). It then merges each document's
+//! proposals, and the next round starts from the merged text, until
+//! nothing more applies or `max_rounds` is reached.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crate::syntax::{Language, SyntaxError};
 use crate::text::{ChangeSet, ChangeSetError};
 use crate::workers::{CancelToken, Pool, Progress, WorkerFailure, WorkerTask};
 
-/// How a job runs.
+/// Settings of a job.
 #[derive(Clone, Debug)]
 pub struct JobOptions {
     /// Rounds of match-and-merge; later rounds see the earlier rounds' result.
@@ -48,7 +49,7 @@ pub struct JobDocument {
     pub text: Rope,
 }
 
-/// What a job did to one document.
+/// Result of a job for one document.
 #[derive(Clone, Debug)]
 pub struct DocumentOutcome {
     pub key: String,
@@ -102,7 +103,8 @@ pub enum JobError {
 }
 
 /// Runs `rules` on `documents` and returns one outcome per document, in the
-/// input order. `progress` sees every finished worker of every round.
+/// input order. `progress` is called for every finished worker of every
+/// round.
 ///
 /// # Errors
 /// `Rules` when the rules cannot be compiled for a document's language,

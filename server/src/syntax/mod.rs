@@ -1,4 +1,4 @@
-//! Languages concur knows, parsing with tree-sitter, and syntax-error
+//! Supported languages, parsing with tree-sitter, and syntax-error
 //! accounting: where a tree has ERROR or MISSING nodes, and which of those
 //! an edit introduced.
 
@@ -41,7 +41,7 @@ impl Language {
         }
     }
 
-    /// The language of a file, from its extension.
+    /// Returns the language of a file, from its extension.
     pub fn from_path(path: &Path) -> Option<Self> {
         match path.extension()?.to_str()? {
             "rs" => Some(Language::Rust),
@@ -49,14 +49,14 @@ impl Language {
         }
     }
 
-    /// The id used in LSP `languageId` and in rules files.
+    /// Returns the id used in LSP `languageId` and in rules files.
     pub fn id(self) -> &'static str {
         match self {
             Language::Rust => "rust",
         }
     }
 
-    /// The tree-sitter grammar.
+    /// Returns the tree-sitter grammar.
     pub fn grammar(self) -> tree_sitter::Language {
         match self {
             Language::Rust => tree_sitter_rust::LANGUAGE.into(),

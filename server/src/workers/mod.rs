@@ -41,7 +41,7 @@ impl CancelToken {
     }
 }
 
-/// What a worker can see of its job while it runs.
+/// A worker's view of its job while it runs.
 #[derive(Clone, Debug)]
 pub struct WorkerContext {
     pub worker: WorkerId,
@@ -50,8 +50,8 @@ pub struct WorkerContext {
 }
 
 impl WorkerContext {
-    /// Returns true once the job was cancelled or its time is up; a worker
-    /// that sees this should return at once, since its result is discarded.
+    /// Returns true once the job was cancelled or its time is up. A worker
+    /// should then return at once, because its result is discarded.
     pub fn should_stop(&self) -> bool {
         self.cancel.is_cancelled() || Instant::now() >= self.deadline
     }
@@ -68,7 +68,7 @@ pub struct WorkerTask {
     pub run: WorkerFn,
 }
 
-/// Why a worker contributed no edits.
+/// Reason a worker contributed no edits.
 #[derive(Clone, Debug, Error, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum WorkerFailure {
@@ -93,7 +93,7 @@ pub struct WorkerResult {
 }
 
 impl WorkerResult {
-    /// The worker's groups as an `EditSet`; empty when it failed.
+    /// Returns the worker's groups as an `EditSet`, empty when it failed.
     pub fn edit_set(&self) -> EditSet {
         EditSet {
             worker: self.worker,
