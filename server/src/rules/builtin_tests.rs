@@ -163,6 +163,15 @@ fn try_macro_fixture() {
 }
 
 #[test]
+fn try_macro_trailing_comma() {
+    check(
+        "try-macro",
+        "fn f() -> R {\n    let q = r#try!(a,);\n    let r = r#try!(g(h,),);\n    Ok(q)\n}\n",
+        "fn f() -> R {\n    let q = a?;\n    let r = g(h,)?;\n    Ok(q)\n}\n",
+    );
+}
+
+#[test]
 fn try_macro_2015_fixture() {
     let result = apply_round(
         "fn f() {\n    let x = try!(foo(a, b));\n    f(try!(x), 1);\n    try!(a).b();\n    \
