@@ -163,6 +163,19 @@ fn try_macro_fixture() {
 }
 
 #[test]
+fn needless_return_keeps_statement_whole() {
+    check(
+        "needless-return",
+        "fn a(n: i32) -> i64 {\n    return match n { _ => 1 } as i64;\n}\n\
+         fn b(n: i32) -> i32 {\n    return { n } - 1;\n}\n\
+         fn c(n: i32) -> i32 {\n    return match n { _ => 1 };\n}\n",
+        "fn a(n: i32) -> i64 {\n    (match n { _ => 1 } as i64)\n}\n\
+         fn b(n: i32) -> i32 {\n    ({ n } - 1)\n}\n\
+         fn c(n: i32) -> i32 {\n    match n { _ => 1 }\n}\n",
+    );
+}
+
+#[test]
 fn try_macro_trailing_comma() {
     check(
         "try-macro",

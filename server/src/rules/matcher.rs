@@ -47,6 +47,10 @@ pub struct RuleMatch {
     /// The precedence the matched node's position in the document requires
     /// of what replaces it; `Lowest` when `@match` is several nodes.
     pub context: Precedence,
+    /// Whether the replacement starts a statement (or a block's tail
+    /// expression), where a leading `match`, `if` or block would end the
+    /// statement early.
+    pub starts_statement: bool,
 }
 
 /// The purpose of a pattern in the combined query.
@@ -245,6 +249,10 @@ impl Matcher {
                 [node] => required_precedence(*node),
                 _ => Precedence::Lowest,
             };
+            let starts_statement = match match_nodes.as_slice() {
+                [node] => starts_statement(*node),
+                _ => false,
+            };
             let mut captures: Vec<Capture> = query_match
                 .captures
                 .iter()
@@ -269,6 +277,7 @@ impl Matcher {
                     node_range: start..end,
                     captures,
                     context,
+                    starts_statement,
                 },
                 query_match.pattern_index,
             ));
@@ -390,6 +399,9 @@ impl Matcher {
             if precedence < found.context {
                 out = format!("({out})");
             }
+        }
+        if found.starts_statement && ends_statement_early(&out) {
+            out = format!("({out})");
         }
 
         let range = if template.source().is_empty() {
@@ -594,6 +606,79 @@ fn deletion_range(text: &Rope, range: Range<usize>) -> Range<usize> {
         range.start - spaces..range.end
     } else {
         range
+    }
+}
+
+/// Returns true when `node` begins a statement: it is an expression
+/// statement, the first child of one, or the tail expression of a block.
+fn starts_statement(node: Node<'_>) -> bool {
+    if node.kind() == "expression_statement" {
+        return true;
+    }
+    let Some(parent) = node.parent() else {
+        return false;
+    };
+    match parent.kind() {
+        "expression_statement" => parent.start_byte() == node.start_byte(),
+        "block" => {
+            let count = u32::try_from(parent.named_child_count()).unwrap_or(u32::MAX);
+            let last = parent.named_child(count.saturating_sub(1));
+            last.is_some_and(|last| last.id() == node.id())
+        }
+        _ => false,
+    }
+}
+
+/// Returns true when `text`, placed at the start of a statement, would not
+/// stay one expression: Rust ends a statement after a leading block-like
+/// expression, so `match x {..} as i64` there splits after the `}`.
+/// tree-sitter accepts the split form, so this looks at the shape instead.
+fn ends_statement_early(text: &str) -> bool {
+    let expression = text.trim_end().trim_end_matches(';').trim_end();
+    if expression.trim().is_empty() {
+        return false;
+    }
+    let wrapped = format!("fn __concur_statement() {{\nlet _ = ({expression});\n}}\n");
+    let Ok(tree) = Language::Rust.parse_str(&wrapped) else {
+        return false;
+    };
+    if tree.root_node().has_error() {
+        return false;
+    }
+    let start = wrapped.find("= (").map_or(0, |open| open + "= (".len());
+    let end = start + expression.len();
+    let Some(mut node) = tree.root_node().descendant_for_byte_range(start, end) else {
+        return false;
+    };
+    // Climb to the outermost node spanning exactly the expression.
+    while let Some(parent) = node.parent() {
+        if parent.byte_range() != (start..end) {
+            break;
+        }
+        node = parent;
+    }
+    // Walk down its leftmost children: a block-like one that is shorter
+    // than the whole would end the statement early.
+    loop {
+        let Some(first) = node.named_child(0) else {
+            return false;
+        };
+        if first.start_byte() != node.start_byte() {
+            return false;
+        }
+        if matches!(
+            first.kind(),
+            "match_expression"
+                | "if_expression"
+                | "block"
+                | "loop_expression"
+                | "while_expression"
+                | "for_expression"
+                | "unsafe_block"
+        ) {
+            return first.end_byte() < end;
+        }
+        node = first;
     }
 }
 
@@ -912,6 +997,7 @@ replace = "h($n)"
             node_range: 5..50,
             captures: Vec::new(),
             context: Precedence::Lowest,
+            starts_statement: false,
         };
         let err = matcher.render(0, &found, &rope).unwrap_err();
         assert!(err.to_string().contains("5..50"), "{err}");
