@@ -62,40 +62,21 @@ impl ChangeLog {
         self.bytes.reserve(additional.saturating_mul(8));
     }
 
-    /// Appends an entry. Versions must grow; the caller checks that.
+    /// Appends an entry. Versions must grow, which the caller checks.
     pub fn push(&mut self, version: Version, change: &ChangeSet, origin: Origin) {
-        debug_assert!(self
-            .headers
-            .last()
-            .is_none_or(|last| last.version < version));
-        let job = match origin {
-            Origin::Editor => None,
-            Origin::Job(id) => Some(id),
-        };
-        self.headers.push(Header {
-            version,
-            job,
-            start: self.bytes.len(),
-        });
+        self.push_header(version, origin);
         for op in change.ops() {
             match op {
-                Operation::Retain(n) => {
-                    write_varint(&mut self.bytes, (*n as u64) << 2 | TAG_RETAIN)
-                }
-                Operation::Delete(n) => {
-                    write_varint(&mut self.bytes, (*n as u64) << 2 | TAG_DELETE)
-                }
-                Operation::Insert(text) => {
-                    write_varint(&mut self.bytes, (text.len() as u64) << 2 | TAG_INSERT);
-                    self.bytes.extend_from_slice(text.as_bytes());
-                }
+                Operation::Retain(n) => self.write_op(TAG_RETAIN, *n),
+                Operation::Delete(n) => self.write_op(TAG_DELETE, *n),
+                Operation::Insert(text) => self.write_insert(text),
             }
         }
     }
 
     /// Appends an entry whose change replaces `start..end` of a document of
     /// `len` chars with `text`, encoded as `ChangeSet::replace` would be
-    /// without building it. The range must be valid; the caller checks it.
+    /// without building it. The range must be valid, which the caller checks.
     pub fn push_replace(
         &mut self,
         version: Version,
@@ -107,24 +88,26 @@ impl ChangeLog {
         debug_assert!(range.start <= range.end && range.end <= len);
         self.push_header(version, origin);
         if range.start > 0 {
-            write_varint(&mut self.bytes, (range.start as u64) << 2 | TAG_RETAIN);
+            self.write_op(TAG_RETAIN, range.start);
         }
         if !text.is_empty() {
-            write_varint(&mut self.bytes, (text.len() as u64) << 2 | TAG_INSERT);
-            self.bytes.extend_from_slice(text.as_bytes());
+            self.write_insert(text);
         }
         if range.end > range.start {
-            write_varint(
-                &mut self.bytes,
-                ((range.end - range.start) as u64) << 2 | TAG_DELETE,
-            );
+            self.write_op(TAG_DELETE, range.end - range.start);
         }
         if len > range.end {
-            write_varint(
-                &mut self.bytes,
-                ((len - range.end) as u64) << 2 | TAG_RETAIN,
-            );
+            self.write_op(TAG_RETAIN, len - range.end);
         }
+    }
+
+    fn write_op(&mut self, tag: u64, count: usize) {
+        write_varint(&mut self.bytes, (count as u64) << 2 | tag);
+    }
+
+    fn write_insert(&mut self, text: &str) {
+        self.write_op(TAG_INSERT, text.len());
+        self.bytes.extend_from_slice(text.as_bytes());
     }
 
     fn push_header(&mut self, version: Version, origin: Origin) {
