@@ -27,7 +27,7 @@ fn char_count(text: &str) -> usize {
     text.chars().count()
 }
 
-/// A random change on a document of `len` chars: sorted cut points paired
+/// Generates a random change on a document of `len` chars: sorted cut points paired
 /// into disjoint (possibly touching or empty) ranges, each with new text.
 fn change(len: usize) -> impl Strategy<Value = ChangeSet> {
     (

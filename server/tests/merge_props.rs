@@ -168,7 +168,7 @@ fn contains_change(long: &str, short: &str) -> bool {
             .all(|line| lines.any(|l| l == line))
 }
 
-/// Checks every law on one merge of `sets`. `validated` says whether the
+/// Checks every law on one merge of `sets`. `validated` is true when the
 /// merge parsed its result, which is what may drop groups for syntax.
 fn check_laws(
     base: &str,

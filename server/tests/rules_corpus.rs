@@ -11,7 +11,7 @@ use concur::rules::RuleSet;
 use concur::syntax::{error_ranges, touches_any, Language};
 use ropey::Rope;
 
-/// The registry packages of this workspace's `Cargo.lock`, as
+/// Lists the registry packages of this workspace's `Cargo.lock`, as
 /// `name-version` directory names. A build fetches them, so every machine
 /// that built the project has their sources.
 fn locked_registry_packages() -> Vec<String> {

@@ -1,6 +1,6 @@
 //! Snapshots share the document's text: taking 100 of a 10 MB document must
-//! not copy it. This binary holds a single test, so the allocation counter
-//! sees only this test's allocations.
+//! not copy it. This binary has a single test, so the allocation counter
+//! counts only this test's allocations.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -253,7 +253,7 @@ impl EventGraph {
     }
 
     /// Creates a graph whose merged document starts as `text`. Every
-    /// transaction sees that text, so one with no parents edits it.
+    /// transaction starts from that text, so one with no parents edits it.
     pub fn with_start_content(text: &str) -> Self {
         let mut graph = Self::new();
         if !text.is_empty() {

@@ -36,7 +36,7 @@ impl fmt::Display for JobId {
     }
 }
 
-/// Who made a logged change.
+/// Author of a logged change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Origin {
     /// The user, through the editor's `didChange` notifications.
@@ -154,7 +154,7 @@ impl Document {
         &self.language_id
     }
 
-    /// The change log, oldest first.
+    /// Returns the change log, oldest first.
     pub fn log(&self) -> &ChangeLog {
         &self.log
     }
@@ -297,8 +297,8 @@ impl Document {
     }
 
     /// Drops log entries up to and including `version`, so rebasing from
-    /// versions before it is no longer possible. Call it once no job holds a
-    /// snapshot older than `version`.
+    /// versions before it is no longer possible. Call it once no job's
+    /// snapshot older than `version` is still in use.
     ///
     /// # Errors
     /// `UnknownVersion` when the log does not contain `version`.

@@ -40,7 +40,7 @@ struct Touched {
 }
 
 impl Touched {
-    /// Whether this edit changed text inside `start..end` of the tracked
+    /// Returns true when this edit changed text inside `start..end` of the tracked
     /// replacement. Touching at a boundary is not an overlap: an insert at
     /// either end, or a deletion that ends where the range starts, leaves
     /// the range's own text alone.

@@ -3,9 +3,9 @@
 //!
 //! Handlers that run concurrently can deliver a document's notifications
 //! out of order. A change whose version is not the next one waits in a
-//! per-document queue until its predecessor arrives; `submit_in_order`
-//! waits for that with a deadline, after which the queue is applied across
-//! the gap, because some clients (Neovim) skip version numbers.
+//! per-document queue until its predecessor arrives. `submit_in_order`
+//! waits for that with a deadline and then applies the queue across the
+//! gap, because some clients (Neovim) skip version numbers.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -42,7 +42,7 @@ pub enum StoreError {
     },
 }
 
-/// What `submit` did with a change.
+/// Result of `submit` for one change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SubmitOutcome {
     /// The change and any queued successors were applied; `version` is now
@@ -125,7 +125,7 @@ impl DocumentStore {
         self.documents.contains_key(uri)
     }
 
-    /// The URIs of the open documents, in no particular order.
+    /// Returns the URIs of the open documents, in no particular order.
     pub fn uris(&self) -> Vec<Uri> {
         self.documents
             .iter()
@@ -310,8 +310,8 @@ impl DocumentStore {
         }
     }
 
-    /// The result for a queued `version`, once it has been applied or has
-    /// failed, or when the document was closed or reopened.
+    /// Returns the result for a queued `version` once it was applied or
+    /// failed, or once the document was closed or reopened.
     fn outcome_of(
         &self,
         uri: &Uri,

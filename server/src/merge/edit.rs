@@ -138,7 +138,8 @@ impl Group {
         self.hunks
     }
 
-    /// The byte span from the first hunk's start to the last hunk's end.
+    /// Returns the byte span from the first hunk's start to the last
+    /// hunk's end.
     pub fn span(&self) -> Range<usize> {
         match (self.hunks.first(), self.hunks.last()) {
             (Some(first), Some(last)) => first.range.start..last.range.end,
@@ -163,7 +164,8 @@ pub struct EditSet {
     pub worker: WorkerId,
     /// Lower wins a conflict.
     pub priority: i64,
-    /// What the worker ran: a rule id or a proposal's name, for reports.
+    /// Name of what the worker ran, a rule id or a proposal's name, for
+    /// reports.
     pub label: String,
     pub groups: Vec<Group>,
 }

@@ -296,7 +296,7 @@ impl ChangeSet {
         self.ops.iter().all(|op| matches!(op, Operation::Retain(_)))
     }
 
-    /// The operations in canonical form.
+    /// Returns the operations in canonical form.
     pub fn ops(&self) -> &[Operation] {
         &self.ops
     }

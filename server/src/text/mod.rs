@@ -1,5 +1,5 @@
 //! Text primitives: the `ChangeSet` edit algebra, offset units and LSP
-//! position encodings. Nothing here knows about documents or versions.
+//! position encodings. Nothing here depends on documents or versions.
 
 pub mod changeset;
 pub mod encoding;

@@ -55,7 +55,8 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// Whether the transactions form a causal graph rather than one line.
+    /// Returns true when the transactions form a causal graph rather than
+    /// one line.
     pub fn is_concurrent(&self) -> bool {
         self.kind.as_deref() == Some("concurrent")
             || self.txns.iter().any(|txn| txn.parents.is_some())
@@ -66,7 +67,7 @@ impl Trace {
     }
 }
 
-/// Where a replay puts the text.
+/// Target of a replay: a document with a log, or a bare rope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReplayMode {
@@ -180,7 +181,7 @@ pub fn load(path: &Path) -> Result<Trace, TraceError> {
     Ok(trace)
 }
 
-/// The file name without `.json.gz` or `.json`.
+/// Returns the file name without `.json.gz` or `.json`.
 fn trace_name(path: &Path) -> String {
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
