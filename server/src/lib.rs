@@ -7,11 +7,12 @@
 //! proposals and their merge, `workers` the thread pool that runs a job's
 //! workers, `job` the rounds of match and merge shared by the CLI and the
 //! server, `trace` the editing-trace replay used by `concur bench-trace`,
-//! and `cli` the command line.
+//! `lsp` the language server, and `cli` the command line.
 
 pub mod cli;
 pub mod document;
 pub mod job;
+pub mod lsp;
 pub mod merge;
 pub mod rules;
 pub mod syntax;

@@ -5,6 +5,7 @@ mod apply;
 mod bench_trace;
 pub mod diff;
 pub mod files;
+mod lsp;
 mod merge_files;
 mod rules;
 
@@ -56,6 +57,11 @@ pub enum Command {
     /// char), 2 when the file cannot be read or is not a valid trace. Logs
     /// go to stderr at the level set by CONCUR_LOG (default warn).
     BenchTrace(bench_trace::Args),
+    /// Run the language server on stdin and stdout.
+    ///
+    /// Editors start it themselves; see docs/ for each editor's setup.
+    /// Logs go to stderr at the level set by CONCUR_LOG (default warn).
+    Lsp(lsp::Args),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -65,5 +71,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Merge(args) => merge_files::run(&args),
         Command::Rules(args) => rules::run(&args),
         Command::BenchTrace(args) => bench_trace::run(&args),
+        Command::Lsp(args) => lsp::run(&args),
     }
 }

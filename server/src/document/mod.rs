@@ -19,7 +19,8 @@ use crate::text::encoding::{self, EncodingError};
 use crate::text::{ChangeSet, ChangeSetError, CharOffset, PositionEncoding};
 
 pub use log::{ChangeLog, LogEntry};
-pub use rebase::Rebased;
+pub(crate) use rebase::PosMapper;
+pub use rebase::{KeptReplacement, Rebased};
 pub use store::{DocumentStore, StoreError, SubmitOutcome};
 
 /// An editor's document version (LSP `TextDocumentItem.version`). Versions

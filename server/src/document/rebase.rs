@@ -18,6 +18,21 @@ pub struct Rebased {
     /// overlapped edits made since and are left out of `change`: the
     /// newer edits win.
     pub overlapped: Vec<Range<CharOffset>>,
+    /// Every replacement that survived, in order: its range in the base
+    /// version, its range in the current version and its text. Unlike the
+    /// replacements of `change`, adjacent ones are not joined, so each can
+    /// be traced back to the edit it came from.
+    pub kept: Vec<KeptReplacement>,
+}
+
+/// One replacement that survived a rebase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptReplacement {
+    /// Its range in chars of the base version.
+    pub original: Range<CharOffset>,
+    /// Its range in chars of the current version.
+    pub range: Range<CharOffset>,
+    pub text: String,
 }
 
 /// One replacement of the change being rebased, in the coordinates of the
@@ -113,14 +128,23 @@ impl Document {
             if item.overlapped {
                 overlapped.push(item.original);
             } else {
-                kept.push((CharOffset(item.start)..CharOffset(item.end), item.text));
+                kept.push(KeptReplacement {
+                    original: item.original,
+                    range: CharOffset(item.start)..CharOffset(item.end),
+                    text: item.text.to_owned(),
+                });
             }
         }
-        let change = ChangeSet::from_replacements(self.text.len_chars(), kept)?;
+        let change = ChangeSet::from_replacements(
+            self.text.len_chars(),
+            kept.iter()
+                .map(|piece| (piece.range.clone(), piece.text.as_str())),
+        )?;
         Ok(Rebased {
             change,
             version: self.version,
             overlapped,
+            kept,
         })
     }
 }
@@ -170,7 +194,7 @@ fn mark_overlaps(tracked: &mut [Tracked<'_>], touched: &[Touched]) {
 }
 
 /// Maps non-decreasing offsets through one change in a single sweep.
-struct PosMapper<'a> {
+pub(crate) struct PosMapper<'a> {
     ops: &'a [Operation],
     index: usize,
     old: usize,
@@ -178,7 +202,7 @@ struct PosMapper<'a> {
 }
 
 impl<'a> PosMapper<'a> {
-    fn new(ops: &'a [Operation]) -> Self {
+    pub(crate) fn new(ops: &'a [Operation]) -> Self {
         Self {
             ops,
             index: 0,
@@ -190,7 +214,7 @@ impl<'a> PosMapper<'a> {
     /// Maps `pos` as `ChangeSet::map_pos` does. Successive calls must not
     /// decrease `pos`, and an `After` call at one offset must not be
     /// followed by a `Before` call at the same offset.
-    fn map(&mut self, pos: usize, assoc: Assoc) -> usize {
+    pub(crate) fn map(&mut self, pos: usize, assoc: Assoc) -> usize {
         while let Some(op) = self.ops.get(self.index) {
             match op {
                 Operation::Retain(n) => {

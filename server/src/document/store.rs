@@ -310,6 +310,26 @@ impl DocumentStore {
         }
     }
 
+    /// Waits up to `timeout` for `uri` to move past `version` and returns
+    /// whether it did. A document that is not open never does.
+    pub async fn wait_newer(&self, uri: &Uri, version: Version, timeout: Duration) -> bool {
+        let Ok(slot) = self.slot(uri) else {
+            return false;
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let progressed = slot.progressed.notified();
+            tokio::pin!(progressed);
+            progressed.as_mut().enable();
+            if slot.lock().document.version() > version {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, progressed).await.is_err() {
+                return slot.lock().document.version() > version;
+            }
+        }
+    }
+
     /// Returns the result for a queued `version` once it was applied or
     /// failed, or once the document was closed or reopened.
     fn outcome_of(

@@ -367,6 +367,18 @@ impl RuleSet {
         self.get(id).map(Rule::explain)
     }
 
+    /// Returns the rules for which `keep` is true, with their priorities
+    /// unchanged, as a set with its own matcher cache.
+    pub fn subset(&self, keep: impl Fn(&Rule) -> bool) -> RuleSet {
+        RuleSet::new(
+            self.rules
+                .iter()
+                .filter(|rule| keep(rule))
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// Returns the combined matcher for `language`, compiled on the first
     /// call and shared by every later call and every clone of this set.
     ///
