@@ -5,8 +5,9 @@
 //! proposals, and the next round starts from the merged text, until
 //! nothing more applies or `max_rounds` is reached.
 
+mod attribution;
+
 use std::collections::HashMap;
-use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,11 +15,12 @@ use ropey::Rope;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::document::PosMapper;
-use crate::merge::{self, MergeError, MergeOptions, MergeReport, WorkerId, WorkerReport};
+pub use attribution::{attribute_merge, Attribution, Tracker};
+
+use crate::merge::{self, GroupRef, MergeError, MergeOptions, MergeReport, WorkerId, WorkerReport};
 use crate::rules::{Matcher, RuleError, RuleSet};
 use crate::syntax::{Language, SyntaxError};
-use crate::text::{Assoc, ChangeSet, ChangeSetError};
+use crate::text::{ChangeSet, ChangeSetError};
 use crate::workers::{CancelToken, Pool, Progress, WorkerFailure, WorkerTask};
 
 /// Settings of a job.
@@ -61,11 +63,12 @@ pub struct DocumentOutcome {
     /// One merge report per round that ran.
     pub rounds: Vec<MergeReport>,
     /// For each replacement of `change.replacements()`, in the same order,
-    /// the indexes in the job's `RuleSet` of the rules whose applied edits
-    /// make it up, sorted. Several rules share a replacement when their
-    /// edits touch, or when a later round rewrote an earlier round's
-    /// output.
-    pub attribution: Vec<Vec<usize>>,
+    /// the rules (indexes in the job's `RuleSet`) and groups whose applied
+    /// edits make it up. Several share a replacement when their edits
+    /// touch, or when a later round rewrote an earlier round's output.
+    pub attribution: Vec<Attribution>,
+    /// The applied groups that `attribution` names: (round, group).
+    pub group_refs: Vec<(usize, GroupRef)>,
 }
 
 impl DocumentOutcome {
@@ -138,7 +141,7 @@ pub fn run_rules(
             current: document.text.clone(),
             tree: None,
             rounds: Vec::new(),
-            spans: Vec::new(),
+            tracker: Tracker::default(),
             settled: false,
             document,
         });
@@ -240,7 +243,8 @@ pub fn run_rules(
                         source,
                     })?;
             state.current = Rope::from_str(&merged.text);
-            track_spans(&mut state.spans, &merged, &state.current);
+            let round = state.rounds.len();
+            state.tracker.record(round, &merged, &state.current);
             state.rounds.push(merged.report);
             if applied == 0 {
                 state.settled = true;
@@ -256,77 +260,14 @@ pub fn run_rules(
     Ok(states
         .into_iter()
         .map(|state| DocumentOutcome {
-            attribution: attribute(&state.change, &state.spans),
+            attribution: state.tracker.attribute(&state.change),
+            group_refs: state.tracker.group_refs,
             key: state.document.key,
             change: state.change,
             text: state.current.to_string(),
             rounds: state.rounds,
         })
         .collect())
-}
-
-/// Moves the spans of earlier rounds through this round's change and adds
-/// the spans of this round's applied edits, keeping them sorted. Spans are
-/// in chars of the document's current text.
-fn track_spans(spans: &mut Vec<(Range<usize>, usize)>, merged: &merge::Merged, current: &Rope) {
-    let mut mapper = PosMapper::new(merged.change.ops());
-    for (range, _) in spans.iter_mut() {
-        // Text inserted at a span's edges belongs to whoever inserted it.
-        let start = mapper.map(range.start, Assoc::After);
-        let end = if range.end == range.start {
-            start
-        } else {
-            mapper.map(range.end, Assoc::Before).max(start)
-        };
-        *range = start..end;
-    }
-    for edit in &merged.edits {
-        let start = current.byte_to_char(edit.merged.start);
-        let end = current.byte_to_char(edit.merged.end);
-        spans.push((start..end, edit.group.worker.0 as usize));
-    }
-    spans.sort_by_key(|(range, rule)| (range.start, range.end, *rule));
-}
-
-/// Names the rules behind each replacement of `change`: those whose spans
-/// lie inside the replacement's text in the final document; failing that,
-/// those that overlap it; failing that, those that touch it.
-fn attribute(change: &ChangeSet, spans: &[(Range<usize>, usize)]) -> Vec<Vec<usize>> {
-    let mut delta: isize = 0;
-    let mut out = Vec::new();
-    for replacement in change.replacements() {
-        let (start, end) = (replacement.range.start.0, replacement.range.end.0);
-        let inserted = replacement.text.chars().count();
-        let from = start.saturating_add_signed(delta);
-        let to = from + inserted;
-        delta += inserted as isize - (end - start) as isize;
-        let first = spans.partition_point(|(range, _)| range.end < from);
-        let near = &spans[first
-            ..spans[first..]
-                .iter()
-                .position(|(range, _)| range.start > to)
-                .map_or(spans.len(), |offset| first + offset)];
-        // 0: inside the replacement, 1: overlapping it, 2: touching it.
-        let fit = |range: &Range<usize>| {
-            if from <= range.start && range.end <= to {
-                0
-            } else if range.start < to && from < range.end {
-                1
-            } else {
-                2
-            }
-        };
-        let best = near.iter().map(|(range, _)| fit(range)).min();
-        let mut rules: Vec<usize> = near
-            .iter()
-            .filter(|(range, _)| Some(fit(range)) == best)
-            .map(|(_, rule)| *rule)
-            .collect();
-        rules.sort_unstable();
-        rules.dedup();
-        out.push(rules);
-    }
-    out
 }
 
 struct DocumentState {
@@ -336,9 +277,8 @@ struct DocumentState {
     tree: Option<tree_sitter::Tree>,
     change: ChangeSet,
     rounds: Vec<MergeReport>,
-    /// Where each applied edit of every round sits in `current`, with the
-    /// index of its rule.
-    spans: Vec<(Range<usize>, usize)>,
+    /// Where each applied edit of every round sits in `current`.
+    tracker: Tracker,
     settled: bool,
 }
 

@@ -10,6 +10,7 @@ use tree_sitter::Tree;
 
 use super::settings::Effective;
 use crate::document::{Snapshot, Version};
+use crate::job::Attribution;
 use crate::merge::{self, EditSet, MergeOptions, MergeReport, WorkerId};
 use crate::rules::RuleMatch;
 use crate::syntax::Language;
@@ -129,7 +130,7 @@ impl Analysis {
     /// # Errors
     /// A message when rendering fails or the result would add a syntax
     /// error.
-    pub fn fix_one(&self, index: usize) -> Result<(ChangeSet, Vec<Vec<usize>>), String> {
+    pub fn fix_one(&self, index: usize) -> Result<(ChangeSet, Vec<Attribution>), String> {
         let found = self
             .matches
             .get(index)
@@ -167,8 +168,8 @@ impl Analysis {
         if merged.report.applied() == 0 {
             return Err(explain_unapplied(&rule.id, &merged.report));
         }
-        let count = merged.change.replacements().len();
-        Ok((merged.change, vec![vec![found.rule]; count]))
+        let (attribution, _) = crate::job::attribute_merge(&merged);
+        Ok((merged.change, attribution))
     }
 }
 

@@ -24,7 +24,7 @@ use super::{internal, invalid};
 use crate::cli::files;
 use crate::document::{StoreError, Version};
 use crate::job::{self, DocumentOutcome, JobDocument};
-use crate::merge::{self, EditSet, MergeOptions, MergeReport, WorkerId};
+use crate::merge::{self, EditSet, GroupOutcome, MergeOptions, MergeReport, WorkerId};
 use crate::rules::RuleSet;
 use crate::syntax::Language;
 use crate::workers::CancelToken;
@@ -273,7 +273,7 @@ impl Inner {
         let finished = self.run_targets(vec![target], None, &cancel, None).await?;
         let mut summary = summarize(&finished);
         let (documents, skipped) = self.plan_documents(&finished);
-        record_plan(&mut summary, &documents, skipped);
+        record_plan(&mut summary, &finished, &documents, skipped);
         Ok((
             edit::workspace_edit(&documents, self.support().edit),
             summary,
@@ -297,7 +297,7 @@ impl Inner {
         let finished = finished?;
         let mut summary = summarize(&finished);
         let (documents, skipped) = self.plan_documents(&finished);
-        record_plan(&mut summary, &documents, skipped);
+        record_plan(&mut summary, &finished, &documents, skipped);
         Ok((
             edit::workspace_edit(&documents, self.support().edit),
             summary,
@@ -473,7 +473,13 @@ impl Inner {
                         &item.rules,
                         encoding,
                     )
-                    .map(|(edits, overlapped)| (edits, Some(document.version()), overlapped))
+                    .map(|rebased| {
+                        (
+                            rebased.edits,
+                            Some(document.version()),
+                            rebased.dropped_groups,
+                        )
+                    })
                 }),
                 None => self.store.read(&target.uri, |document| {
                     // Opened while the job read it from disk: usable only
@@ -488,7 +494,7 @@ impl Inner {
                                 encoding,
                             ),
                             Some(document.version()),
-                            0,
+                            Vec::new(),
                         ))
                     } else {
                         Err(crate::document::DocumentError::UnknownVersion {
@@ -500,11 +506,11 @@ impl Inner {
                 }),
             };
             match planned {
-                Ok(Ok((edits, version, overlapped))) => documents.push(DocumentEdit {
+                Ok(Ok((edits, version, dropped_groups))) => documents.push(DocumentEdit {
                     uri: target.uri.clone(),
                     version,
                     edits,
-                    overlapped,
+                    dropped_groups,
                 }),
                 Err(StoreError::UnknownUri { .. }) if target.base.is_none() => {
                     documents.push(DocumentEdit {
@@ -517,7 +523,7 @@ impl Inner {
                             &item.rules,
                             encoding,
                         ),
-                        overlapped: 0,
+                        dropped_groups: Vec::new(),
                     });
                 }
                 Err(error) => skipped.push(format!("{}: {error}", target.uri.as_str())),
@@ -547,7 +553,8 @@ impl Inner {
         let support = self.support().edit;
         for attempt in 1..=MAX_ATTEMPTS {
             let (documents, skipped) = self.plan_documents(finished);
-            record_plan(summary, &documents, skipped);
+            *summary = summarize(finished);
+            record_plan(summary, finished, &documents, skipped);
             summary.attempts = attempt;
             if documents.iter().all(|document| document.edits.is_empty()) {
                 summary.edit = "empty";
@@ -669,13 +676,14 @@ impl Inner {
         .await
         .map_err(|error| join_error(&error))?
         .map_err(|error| internal(format!("{command}: {error}")))?;
-        let count = merged.change.replacements().len();
+        let (attribution, group_refs) = job::attribute_merge(&merged);
         let outcome = DocumentOutcome {
             key: uri.as_str().to_owned(),
             change: merged.change,
             text: merged.text,
             rounds: vec![merged.report],
-            attribution: vec![Vec::new(); count],
+            attribution,
+            group_refs,
         };
         let finished = vec![Finished {
             target: Target {
@@ -740,25 +748,46 @@ fn has_news(report: &MergeReport) -> bool {
     !report.groups.is_empty() || report.workers.iter().any(|worker| worker.error.is_some())
 }
 
-/// Records the planned edit's versions and user-edit drops in the summary.
-fn record_plan(summary: &mut CommandSummary, documents: &[DocumentEdit], skipped: Vec<String>) {
-    let base_dropped: usize = summary
-        .report
-        .iter()
-        .map(|report| report.dropped_for_user_edit)
-        .sum();
-    let mut overlapped = 0;
+/// Records the planned edit's versions and the groups dropped for the
+/// user's edits in a summary fresh from `summarize`.
+fn record_plan(
+    summary: &mut CommandSummary,
+    finished: &[Finished],
+    documents: &[DocumentEdit],
+    skipped: Vec<String>,
+) {
     for document in documents {
-        overlapped += document.overlapped;
-        if let Some(report) = summary
+        let Some(item) = finished.iter().find(|item| item.target.uri == document.uri) else {
+            continue;
+        };
+        let Some(report) = summary
             .report
             .iter_mut()
             .find(|report| report.uri == document.uri.as_str())
-        {
-            report.version = document.version;
-            report.dropped_for_user_edit = document.overlapped;
+        else {
+            continue;
+        };
+        report.version = document.version;
+        report.dropped_for_user_edit = document.dropped_groups.len();
+        summary.dropped += document.dropped_groups.len();
+        for group in &document.dropped_groups {
+            let Some((round, group_ref)) = item.outcome.group_refs.get(*group as usize) else {
+                continue;
+            };
+            let Some(round_report) = report.rounds.get_mut(*round) else {
+                continue;
+            };
+            if let Ok(index) = round_report
+                .groups
+                .binary_search_by_key(group_ref, |group| group.group)
+            {
+                let entry = &mut round_report.groups[index];
+                if entry.outcome == GroupOutcome::Applied {
+                    summary.applied = summary.applied.saturating_sub(1);
+                }
+                entry.outcome = GroupOutcome::DroppedForUserEdit;
+            }
         }
     }
-    summary.dropped = summary.dropped - base_dropped + overlapped;
     summary.skipped = skipped;
 }

@@ -3,7 +3,7 @@
 //! inserts that share a position, and assembling one `WorkspaceEdit` with a
 //! change annotation per rule.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 
 use ropey::Rope;
@@ -13,6 +13,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use crate::document::{Document, DocumentError, Version};
+use crate::job::Attribution;
 use crate::rules::RuleSet;
 use crate::text::{encoding, ChangeSet, CharOffset, PositionEncoding};
 
@@ -41,8 +42,9 @@ pub struct DocumentEdit {
     /// The version the edits apply to; `None` for a file that is not open.
     pub version: Option<Version>,
     pub edits: Vec<PlannedEdit>,
-    /// Replacements left out because the user edited their text meanwhile.
-    pub overlapped: usize,
+    /// Groups left out because the user edited their text meanwhile (see
+    /// [`RebasedEdits::dropped_groups`]).
+    pub dropped_groups: Vec<u32>,
 }
 
 /// What the client accepts in a `WorkspaceEdit`.
@@ -60,10 +62,22 @@ struct Piece<'a> {
     rules: &'a [usize],
 }
 
+/// Edits rebased onto a document's current version.
+#[derive(Clone, Debug, Default)]
+pub struct RebasedEdits {
+    pub edits: Vec<PlannedEdit>,
+    /// The groups (indexes into the job's `group_refs`) left out because
+    /// the user edited text that one of their replacements touches.
+    pub dropped_groups: Vec<u32>,
+    /// Replacements left out, those of the dropped groups included.
+    pub dropped_replacements: usize,
+}
+
 /// Rebases `change`, made on version `base` with `attribution` as
 /// [`crate::job::DocumentOutcome`] gives it, onto the document's current
-/// version and returns the edits on that version with the number of
-/// replacements the user's edits overlapped.
+/// version and returns the edits on that version. Groups stay whole: when
+/// the user's edits overlap one replacement of a group, every replacement
+/// of that group is left out.
 ///
 /// # Errors
 /// The rebase errors of [`Document::rebase`].
@@ -71,36 +85,81 @@ pub fn rebased_edits(
     document: &Document,
     change: &ChangeSet,
     base: Version,
-    attribution: &[Vec<usize>],
+    attribution: &[Attribution],
     rules: &RuleSet,
     encoding: PositionEncoding,
-) -> Result<(Vec<PlannedEdit>, usize), DocumentError> {
-    let rebased = document.rebase(change, base)?;
-    let starts: Vec<(Range<CharOffset>, usize)> = change
-        .replacements()
-        .iter()
-        .enumerate()
-        .map(|(index, replacement)| (replacement.range.clone(), index))
-        .collect();
-    let pieces = rebased.kept.iter().map(|kept| {
-        // Rebase keeps each replacement's original range, so it is found
-        // exactly among the change's replacements.
-        let index = starts
-            .binary_search_by(|(range, _)| {
-                (range.start, range.end).cmp(&(kept.original.start, kept.original.end))
+) -> Result<RebasedEdits, DocumentError> {
+    let replacements = change.replacements();
+    let index_of = |range: &Range<CharOffset>| {
+        replacements
+            .binary_search_by(|replacement| {
+                (replacement.range.start, replacement.range.end).cmp(&(range.start, range.end))
             })
-            .map(|found| starts[found].1)
-            .ok();
-        Piece {
-            range: kept.range.clone(),
-            text: &kept.text,
-            rules: index
-                .and_then(|index| attribution.get(index))
-                .map_or(&[][..], Vec::as_slice),
+            .ok()
+    };
+    let mut rebased = document.rebase(change, base)?;
+    let mut dropped = vec![false; replacements.len()];
+    let mut dropped_groups: BTreeSet<u32> = BTreeSet::new();
+    let mut ungrouped = 0;
+    while !rebased.overlapped.is_empty() {
+        for range in &rebased.overlapped {
+            if let Some(index) = index_of(range) {
+                dropped[index] = true;
+                let groups = attribution
+                    .get(index)
+                    .map_or(&[][..], |a| a.groups.as_slice());
+                if groups.is_empty() {
+                    ungrouped += 1;
+                }
+                dropped_groups.extend(groups.iter().copied());
+            }
         }
+        // A dropped group takes all its replacements along, and those may
+        // carry further groups.
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for (index, origin) in attribution.iter().enumerate() {
+                if index < dropped.len()
+                    && !dropped[index]
+                    && origin
+                        .groups
+                        .iter()
+                        .any(|group| dropped_groups.contains(group))
+                {
+                    dropped[index] = true;
+                    dropped_groups.extend(origin.groups.iter().copied());
+                    grew = true;
+                }
+            }
+        }
+        let reduced = ChangeSet::from_replacements(
+            change.len(),
+            replacements
+                .iter()
+                .zip(&dropped)
+                .filter(|(_, dropped)| !**dropped)
+                .map(|(replacement, _)| (replacement.range.clone(), replacement.text)),
+        )?;
+        rebased = document.rebase(&reduced, base)?;
+    }
+    let pieces = rebased.kept.iter().map(|kept| Piece {
+        range: kept.range.clone(),
+        text: &kept.text,
+        rules: index_of(&kept.original)
+            .and_then(|index| attribution.get(index))
+            .map_or(&[][..], |a| a.rules.as_slice()),
     });
     let edits = plan(document.text(), pieces, rules, encoding);
-    Ok((edits, rebased.overlapped.len()))
+    let dropped_replacements = dropped.iter().filter(|dropped| **dropped).count();
+    let mut dropped_groups: Vec<u32> = dropped_groups.into_iter().collect();
+    // Replacements without a group count as one group each.
+    dropped_groups.extend(std::iter::repeat_n(u32::MAX, ungrouped));
+    Ok(RebasedEdits {
+        edits,
+        dropped_groups,
+        dropped_replacements,
+    })
 }
 
 /// Converts `change`, made on `text`, to edits on `text`: the path for
@@ -108,7 +167,7 @@ pub fn rebased_edits(
 pub fn direct_edits(
     text: &Rope,
     change: &ChangeSet,
-    attribution: &[Vec<usize>],
+    attribution: &[Attribution],
     rules: &RuleSet,
     encoding: PositionEncoding,
 ) -> Vec<PlannedEdit> {
@@ -119,7 +178,9 @@ pub fn direct_edits(
         .map(|(index, replacement)| Piece {
             range: replacement.range.clone(),
             text: replacement.text,
-            rules: attribution.get(index).map_or(&[][..], Vec::as_slice),
+            rules: attribution
+                .get(index)
+                .map_or(&[][..], |a| a.rules.as_slice()),
         });
     plan(text, pieces, rules, encoding)
 }
@@ -244,6 +305,13 @@ mod tests {
         RuleSet::builtin()
     }
 
+    fn rules_of(rules: &[usize]) -> Attribution {
+        Attribution {
+            rules: rules.to_vec(),
+            groups: Vec::new(),
+        }
+    }
+
     fn index_of(id: &str) -> usize {
         rules().position(id).unwrap()
     }
@@ -263,8 +331,15 @@ mod tests {
         .unwrap();
         let user = ChangeSet::replace(8, CharOffset(2)..CharOffset(5), "").unwrap();
         document.apply(user, 2, Origin::Editor).unwrap();
-        let attribution = vec![vec![index_of("try-macro")], vec![index_of("len-zero")]];
-        let (edits, overlapped) = rebased_edits(
+        let attribution = vec![
+            rules_of(&[index_of("try-macro")]),
+            rules_of(&[index_of("len-zero")]),
+        ];
+        let RebasedEdits {
+            edits,
+            dropped_groups,
+            ..
+        } = rebased_edits(
             &document,
             &change,
             1,
@@ -273,7 +348,7 @@ mod tests {
             PositionEncoding::Utf16,
         )
         .unwrap();
-        assert_eq!(overlapped, 0);
+        assert!(dropped_groups.is_empty());
         assert_eq!(edits.len(), 1, "{edits:?}");
         assert_eq!(edits[0].text, "XY");
         assert_eq!(edits[0].range.start, Position::new(0, 2));
@@ -293,11 +368,11 @@ mod tests {
         .unwrap();
         let user = ChangeSet::replace(8, CharOffset(2)..CharOffset(5), "").unwrap();
         document.apply(user, 2, Origin::Editor).unwrap();
-        let (edits, _) = rebased_edits(
+        let RebasedEdits { edits, .. } = rebased_edits(
             &document,
             &change,
             1,
-            &[vec![], vec![]],
+            &[Attribution::default(), Attribution::default()],
             &rules(),
             PositionEncoding::Utf8,
         )
@@ -323,18 +398,66 @@ mod tests {
         .unwrap();
         let user = ChangeSet::replace(22, CharOffset(15)..CharOffset(16), "typed").unwrap();
         document.apply(user, 5, Origin::Editor).unwrap();
-        let (edits, overlapped) = rebased_edits(
+        let RebasedEdits {
+            edits,
+            dropped_groups,
+            ..
+        } = rebased_edits(
             &document,
             &change,
             1,
-            &[vec![], vec![]],
+            &[Attribution::default(), Attribution::default()],
             &rules(),
             PositionEncoding::Utf16,
         )
         .unwrap();
-        assert_eq!(overlapped, 1);
+        assert_eq!(dropped_groups, [u32::MAX]);
         assert_eq!(edits.len(), 1);
         assert_eq!(edits[0].text, "x");
+    }
+
+    #[test]
+    fn a_group_is_dropped_whole() {
+        // Group 0 edits both lines; the user types over its first edit.
+        let mut document = Document::new("let a = 1;\nlet b = 2;\nlet c = 3;\n", 1, "rust");
+        let change = ChangeSet::from_replacements(
+            33,
+            [
+                (CharOffset(4)..CharOffset(5), "x"),
+                (CharOffset(15)..CharOffset(16), "y"),
+                (CharOffset(26)..CharOffset(27), "z"),
+            ],
+        )
+        .unwrap();
+        let attribution = [
+            Attribution {
+                rules: vec![0],
+                groups: vec![0],
+            },
+            Attribution {
+                rules: vec![0],
+                groups: vec![0],
+            },
+            Attribution {
+                rules: vec![1],
+                groups: vec![1],
+            },
+        ];
+        let user = ChangeSet::replace(33, CharOffset(4)..CharOffset(5), "typed").unwrap();
+        document.apply(user, 2, Origin::Editor).unwrap();
+        let rebased = rebased_edits(
+            &document,
+            &change,
+            1,
+            &attribution,
+            &rules(),
+            PositionEncoding::Utf16,
+        )
+        .unwrap();
+        assert_eq!(rebased.dropped_groups, [0]);
+        assert_eq!(rebased.dropped_replacements, 2);
+        assert_eq!(rebased.edits.len(), 1);
+        assert_eq!(rebased.edits[0].text, "z");
     }
 
     #[test]
@@ -352,7 +475,7 @@ mod tests {
                 text: "x".to_owned(),
                 rule: tag(&[index_of("try-macro"), confirm_rule], &rules()),
             }],
-            overlapped: 0,
+            dropped_groups: Vec::new(),
         };
         let plain = workspace_edit(std::slice::from_ref(&document), EditSupport::default());
         assert!(plain.changes.is_some() && plain.document_changes.is_none());
@@ -389,11 +512,11 @@ mod tests {
             edits: direct_edits(
                 &Rope::from_str("ab"),
                 &ChangeSet::replace(2, CharOffset(0)..CharOffset(1), "z").unwrap(),
-                &[vec![]],
+                &[Attribution::default()],
                 &rules(),
                 PositionEncoding::Utf16,
             ),
-            overlapped: 0,
+            dropped_groups: Vec::new(),
         };
         let json = serde_json::to_value(workspace_edit(
             &[document],

@@ -8,6 +8,7 @@ mod commands;
 pub mod edit;
 mod session;
 pub mod settings;
+mod transport;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -18,7 +19,7 @@ use futures::FutureExt;
 use serde_json::Value;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::*;
-use tower_lsp_server::{Client, ClientSocket, LanguageServer, LspService, Server};
+use tower_lsp_server::{Client, ClientSocket, LanguageServer, LspService};
 use tracing::Instrument;
 
 pub use session::Inner;
@@ -122,10 +123,18 @@ pub fn service() -> (LspService<ConcurServer>, ClientSocket) {
 
 /// Serves LSP on stdin and stdout until the client sends `exit`.
 pub async fn serve_stdio() {
+    serve(tokio::io::stdin(), tokio::io::stdout()).await;
+}
+
+/// Serves LSP on any pair of streams, answering malformed messages
+/// itself so that the framework never stops reading.
+pub async fn serve<I, O>(input: I, output: O)
+where
+    I: tokio::io::AsyncRead + Unpin + Send + 'static,
+    O: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (service, socket) = service();
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .serve(service)
-        .await;
+    transport::serve(input, output, service, socket).await;
 }
 
 impl ConcurServer {

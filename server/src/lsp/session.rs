@@ -731,7 +731,7 @@ impl Inner {
                     rules,
                     encoding,
                 )
-                .map(|(edits, overlapped)| (edits, document.version(), overlapped))
+                .map(|rebased| (rebased.edits, document.version(), rebased.dropped_groups))
             })
             .map_err(store_error)?
             .map_err(|error| invalid(error.to_string()))?;
@@ -746,7 +746,7 @@ impl Inner {
                 uri: uri.clone(),
                 version: Some(version),
                 edits,
-                overlapped: 0,
+                dropped_groups: Vec::new(),
             }],
             self.support().edit,
         ))
