@@ -842,6 +842,45 @@ fn apply_edits(text: &str, edits: &[Value], encoding: &str) -> String {
     out
 }
 
+/// The server keeps a window of recent versions: proposals made from an
+/// older one are refused with the span it keeps.
+#[tokio::test]
+async fn old_versions_leave_the_window() {
+    let mut client = start(&["utf-16"]).await;
+    client.open(URI, "fn main() {}\n").await;
+    for _ in 0..100 {
+        client.type_replace(URI, "}", " }").await;
+    }
+    let _ = client.diagnostics(URI).await;
+    let error = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "concur.mergeProposals", "arguments": [{"uri": URI, "version": 2, "proposals": ["x"]}]}),
+        )
+        .await
+        .unwrap_err();
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("versions 38 to 101 are kept"), "{message}");
+    let text = client.text(URI).to_owned();
+    let proposal = text.replace("main", "start");
+    let summary = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "concur.mergeProposals", "arguments": [{"uri": URI, "version": 60, "proposals": [proposal]}]}),
+        )
+        .await;
+    // Version 60 is in the window but its text differs from the newest,
+    // so the proposal, diffed against version 60, also undoes typing:
+    // those hunks overlap the user's later edits and are dropped.
+    let summary = summary.unwrap();
+    assert_eq!(summary["edit"], "applied", "{summary}");
+    assert!(
+        client.text(URI).starts_with("fn start()"),
+        "{}",
+        client.text(URI)
+    );
+}
+
 #[tokio::test]
 async fn positions_in_the_sample_agree_with_the_client_helper() {
     // The client helper's conversion is what every other test relies on.

@@ -26,5 +26,8 @@ pub fn run(_args: &Args) -> ExitCode {
         }
     };
     runtime.block_on(crate::lsp::serve_stdio());
+    // Some clients keep stdin open after `exit`; a read blocked on it must
+    // not keep the process alive.
+    runtime.shutdown_background();
     ExitCode::SUCCESS
 }

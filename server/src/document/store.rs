@@ -152,6 +152,20 @@ impl DocumentStore {
         Ok(read(&state.document))
     }
 
+    /// Drops the change log of `uri` up to `version`, when the log still
+    /// reaches back that far; later rebases can start at `version` at the
+    /// earliest. Returns whether anything was dropped.
+    pub fn truncate_log(&self, uri: &Uri, version: Version) -> bool {
+        let Ok(slot) = self.slot(uri) else {
+            return false;
+        };
+        let mut state = slot.lock();
+        if version <= state.document.oldest_version() || version > state.document.version() {
+            return false;
+        }
+        state.document.truncate_log(version).is_ok()
+    }
+
     /// Rebases `change`, made on version `base` of `uri`, onto its current
     /// version.
     ///

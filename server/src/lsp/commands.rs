@@ -39,6 +39,8 @@ const RETRY_WAIT: Duration = Duration::from_millis(1000);
 /// One document of a job.
 #[derive(Clone)]
 pub(super) struct Target {
+    /// Keeps the change log back to `base` while the job runs.
+    _hold: Option<Arc<super::session::BaseHold>>,
     uri: Uri,
     /// The version the text belongs to; `None` for a file read from disk.
     base: Option<Version>,
@@ -175,7 +177,7 @@ impl Inner {
     }
 
     /// A job target for an open document.
-    pub(super) fn open_target(&self, uri: &Uri) -> Result<Target> {
+    pub(super) fn open_target(self: &Arc<Self>, uri: &Uri) -> Result<Target> {
         let snapshot = self.store.snapshot(uri).map_err(store_error)?;
         let language = self.language_of(uri, &snapshot).ok_or_else(|| {
             invalid(format!(
@@ -185,6 +187,7 @@ impl Inner {
             ))
         })?;
         Ok(Target {
+            _hold: Some(Arc::new(self.hold_base(uri, snapshot.version()))),
             uri: uri.clone(),
             base: Some(snapshot.version()),
             text: snapshot.text().clone(),
@@ -238,6 +241,7 @@ impl Inner {
                 continue;
             };
             targets.push(Target {
+                _hold: None,
                 effective: self.effective_for(&uri)?,
                 uri,
                 base: None,
@@ -638,6 +642,9 @@ impl Inner {
                 ))
             })?;
         let current = self.store.snapshot(&uri).map_err(store_error)?;
+        // Hold the log before looking the version up, so that it cannot be
+        // trimmed in between.
+        let hold = Arc::new(self.hold_base(&uri, version));
         let snapshot = self.snapshot_at(&uri, version).ok_or_else(|| {
             let kept = self
                 .recent_span(&uri)
@@ -687,6 +694,7 @@ impl Inner {
         };
         let finished = vec![Finished {
             target: Target {
+                _hold: Some(hold),
                 uri: uri.clone(),
                 base: Some(version),
                 text: snapshot.text().clone(),

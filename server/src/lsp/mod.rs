@@ -244,3 +244,27 @@ impl LanguageServer for ConcurServer {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_an_internal_error() {
+        let (service, _socket) = service();
+        let server = service.inner();
+        let result: Result<()> = server
+            .guarded("test/panic", async { panic!("boom at the handler") })
+            .await;
+        let error = result.unwrap_err();
+        assert_eq!(error.code, ErrorCode::InternalError);
+        assert!(
+            error.message.contains("boom at the handler"),
+            "{}",
+            error.message
+        );
+        assert!(error.message.contains("test/panic"), "{}", error.message);
+        let fine: Result<u8> = server.guarded("test/ok", async { Ok(7) }).await;
+        assert_eq!(fine.unwrap(), 7);
+    }
+}

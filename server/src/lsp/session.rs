@@ -113,6 +113,31 @@ pub struct Inner {
     pub(super) cancels: DashMap<String, CancelToken>,
     pools: Mutex<HashMap<usize, Arc<Pool>>>,
     pub(super) jobs: std::sync::atomic::AtomicU64,
+    /// Versions that running jobs started from, per document: the change
+    /// log must reach back to them for the rebase.
+    bases: Mutex<HashMap<Uri, Vec<Version>>>,
+}
+
+/// Keeps a document's change log from being trimmed past a job's base
+/// version while the job runs.
+pub(super) struct BaseHold {
+    inner: Arc<Inner>,
+    uri: Uri,
+    version: Version,
+}
+
+impl Drop for BaseHold {
+    fn drop(&mut self) {
+        let mut bases = lock(&self.inner.bases);
+        if let Some(list) = bases.get_mut(&self.uri) {
+            if let Some(index) = list.iter().position(|version| *version == self.version) {
+                list.swap_remove(index);
+            }
+            if list.is_empty() {
+                bases.remove(&self.uri);
+            }
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -137,6 +162,7 @@ impl Inner {
             cancels: DashMap::new(),
             pools: Mutex::new(HashMap::new()),
             jobs: std::sync::atomic::AtomicU64::new(1),
+            bases: Mutex::new(HashMap::new()),
         }
     }
 
@@ -542,6 +568,39 @@ impl Inner {
         while recent.len() > RECENT_VERSIONS {
             recent.pop_front();
         }
+        drop(recent);
+        self.trim_log(uri);
+    }
+
+    /// Keeps the change log of `uri` from `version` on until the hold is
+    /// dropped.
+    pub(super) fn hold_base(self: &Arc<Self>, uri: &Uri, version: Version) -> BaseHold {
+        lock(&self.bases)
+            .entry(uri.clone())
+            .or_default()
+            .push(version);
+        BaseHold {
+            inner: Arc::clone(self),
+            uri: uri.clone(),
+            version,
+        }
+    }
+
+    /// Trims the change log of `uri` to what the kept versions and the
+    /// running jobs still need.
+    fn trim_log(&self, uri: &Uri) {
+        let Some(oldest_kept) = self
+            .recent
+            .get(uri)
+            .and_then(|recent| recent.front().map(Snapshot::version))
+        else {
+            return;
+        };
+        let oldest_job = lock(&self.bases)
+            .get(uri)
+            .and_then(|list| list.iter().min().copied());
+        let keep_from = oldest_job.map_or(oldest_kept, |job| job.min(oldest_kept));
+        self.store.truncate_log(uri, keep_from);
     }
 
     /// The text of version `version` of `uri`, if it is recent enough.
