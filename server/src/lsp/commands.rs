@@ -124,8 +124,7 @@ fn uri_argument(command: &str, object: &serde_json::Map<String, Value>) -> Resul
 
 impl Inner {
     pub async fn execute_command(self: &Arc<Self>, params: ExecuteCommandParams) -> Result<Value> {
-        let job = self.jobs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let span = tracing::info_span!("job", job, command = params.command.as_str());
+        let span = tracing::info_span!("command", command = params.command.as_str());
         let token = params.work_done_progress_params.work_done_token.clone();
         async move {
             let summary = match params.command.as_str() {
@@ -368,6 +367,21 @@ impl Inner {
         cancel: &CancelToken,
         progress: Option<&OngoingProgress<Bounded, Cancellable>>,
     ) -> Result<Vec<Finished>> {
+        let job = self.jobs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let span = tracing::info_span!("job", job, documents = targets.len(), rule);
+        self.run_batches(targets, rule, cancel, progress)
+            .instrument(span)
+            .await
+    }
+
+    async fn run_batches(
+        self: &Arc<Self>,
+        targets: Vec<Target>,
+        rule: Option<&str>,
+        cancel: &CancelToken,
+        progress: Option<&OngoingProgress<Bounded, Cancellable>>,
+    ) -> Result<Vec<Finished>> {
+        let started = std::time::Instant::now();
         let mut batches: Vec<(Arc<Effective>, Vec<Target>)> = Vec::new();
         for target in targets {
             match batches
@@ -455,6 +469,11 @@ impl Inner {
                 });
             }
         }
+        tracing::info!(
+            documents = finished.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "job finished"
+        );
         Ok(finished)
     }
 
