@@ -515,6 +515,12 @@ impl Inner {
                 text: change.text,
             })
             .collect();
+        // The framework may run this handler before the didOpen that came
+        // first has finished; give it a moment.
+        let deadline = tokio::time::Instant::now() + GAP_TIMEOUT;
+        while !self.store.is_open(&uri) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let result = self
             .store
             .submit_in_order(
