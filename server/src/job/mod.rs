@@ -208,10 +208,12 @@ pub fn run_rules(
                 ..MergeOptions::default()
             };
             let mut merged =
-                merge::merge(&base, &sets, &merge_options).map_err(|source| JobError::Merge {
-                    key: state.document.key.clone(),
-                    source,
-                })?;
+                merge::merge_with_tree(&base, state.tree.as_ref(), &sets, &merge_options).map_err(
+                    |source| JobError::Merge {
+                        key: state.document.key.clone(),
+                        source,
+                    },
+                )?;
             merged.report.workers = worker_results
                 .iter()
                 .map(|result| WorkerReport {
