@@ -78,6 +78,7 @@
 //! [`RuleSet::combine`]).
 
 mod config;
+mod literal_groups;
 mod load;
 mod matcher;
 pub mod precedence;
