@@ -265,7 +265,7 @@ const PARTS_PER_THREAD: usize = 4;
 
 /// Runs the combined query over `text` and returns the matches per rule,
 /// as `Matcher::find` does. A large document is cut at top-level items
-/// into byte ranges matched on the pool's threads; `Matcher::find` keeps
+/// into byte ranges matched on the pool's threads. `Matcher::find` keeps
 /// each match in the range where its `@match` starts, so the joined
 /// result equals one pass over the whole document.
 fn find_matches(

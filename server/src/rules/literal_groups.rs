@@ -1,6 +1,6 @@
 //! Grouping of query patterns that differ only by the strings of one
-//! `#eq?` or `#any-of?` predicate, so that the combined query holds them as
-//! one pattern without that predicate.
+//! `#eq?` or `#any-of?` predicate, so that the combined query contains them
+//! as one pattern without that predicate.
 //!
 //! A hundred rules that each rename one identifier are a hundred copies of
 //! one pattern, and every identifier of the document would otherwise yield

@@ -165,9 +165,9 @@ pub(crate) enum Queries {
     /// that an error names the rule and the position.
     Check,
     /// Take the queries as written. Only for the built-in catalog, which the
-    /// tests load with `Check`: compiling each query alone took about twice
-    /// as long as the one combined query that matching needs (180 ms against
-    /// 110 ms for the 15 built-in rules on the 2-core benchmark machine).
+    /// tests load with `Check`. Compiling each query alone took longer than
+    /// the one combined query that matching needs: about 180 ms against
+    /// 110 ms for the 15 built-in rules, on the machine of BENCHMARKS.md.
     Trust,
 }
 

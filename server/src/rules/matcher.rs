@@ -77,7 +77,7 @@ struct PatternOwner {
     ordinal: usize,
 }
 
-/// What a compiled pattern of the combined query stands for.
+/// The meaning of one compiled pattern of the combined query.
 #[derive(Debug)]
 enum CompiledPattern {
     /// One pattern of one query.
@@ -177,8 +177,9 @@ impl fmt::Debug for Matcher {
 impl Matcher {
     /// Compiles every case of every rule of `language` in `rules` (queries
     /// and scopes) into one query. Queries that differ only by the strings
-    /// of one `#eq?` or `#any-of?` predicate share one compiled pattern
-    /// (see `literal_groups`); `find` returns the same matches either way.
+    /// of one `#eq?` or `#any-of?` predicate share one compiled pattern, as
+    /// `literal_groups` describes. `find` returns the same matches either
+    /// way.
     ///
     /// # Errors
     /// `CombinedQuery` when the joined queries do not compile, which the
