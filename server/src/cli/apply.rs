@@ -206,7 +206,13 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         };
         let mut stdout = std::io::stdout().lock();
         for (source, outcome) in sources.iter().zip(&outcomes) {
-            let text = diff::unified(&outcome.key, &source.text, &outcome.text, palette);
+            let text = diff::unified_for_change(
+                &outcome.key,
+                &source.text,
+                &outcome.text,
+                &outcome.change,
+                palette,
+            );
             if stdout.write_all(text.as_bytes()).is_err() {
                 // A closed pipe (`| head`) is not an error worth reporting.
                 break;

@@ -18,7 +18,7 @@ use thiserror::Error;
 pub use attribution::{attribute_merge, Attribution, Tracker};
 
 use crate::merge::{self, GroupRef, MergeError, MergeOptions, MergeReport, WorkerId, WorkerReport};
-use crate::rules::{Matcher, RuleError, RuleSet};
+use crate::rules::{Matcher, RuleError, RuleMatch, RuleSet};
 use crate::syntax::{Language, SyntaxError};
 use crate::text::{ChangeSet, ChangeSetError};
 use crate::workers::{CancelToken, Pool, Progress, WorkerFailure, WorkerTask};
@@ -161,7 +161,7 @@ pub fn run_rules(
             let matcher = Arc::clone(&matchers[&state.document.language]);
             let tree = state.document.language.parse_rope(&state.current, None)?;
             state.tree = Some(tree.clone());
-            let mut per_rule = matcher.find(&tree, &state.current, None);
+            let mut per_rule = find_matches(pool, &matcher, &tree, &state.current);
             for (rule_index, matches) in per_rule.iter_mut().enumerate() {
                 if matches.is_empty() {
                     continue;
@@ -220,10 +220,12 @@ pub fn run_rules(
                 ..MergeOptions::default()
             };
             let mut merged =
-                merge::merge(&base, &sets, &merge_options).map_err(|source| JobError::Merge {
-                    key: state.document.key.clone(),
-                    source,
-                })?;
+                merge::merge_with_tree(&base, state.tree.as_ref(), &sets, &merge_options).map_err(
+                    |source| JobError::Merge {
+                        key: state.document.key.clone(),
+                        source,
+                    },
+                )?;
             merged.report.workers = worker_results
                 .iter()
                 .map(|result| WorkerReport {
@@ -268,6 +270,63 @@ pub fn run_rules(
             rounds: state.rounds,
         })
         .collect())
+}
+
+/// Documents from this size up are matched in parts on several threads.
+const PARALLEL_MATCH_MIN_BYTES: usize = 64 * 1024;
+
+/// Parts per pool thread, so that a part full of matches does not leave
+/// the other threads idle.
+const PARTS_PER_THREAD: usize = 4;
+
+/// Runs the combined query over `text` and returns the matches per rule,
+/// as `Matcher::find` does. A large document is cut at top-level items
+/// into byte ranges matched on the pool's threads. `Matcher::find` keeps
+/// each match in the range where its `@match` starts, so the joined
+/// result equals one pass over the whole document.
+fn find_matches(
+    pool: &Pool,
+    matcher: &Matcher,
+    tree: &tree_sitter::Tree,
+    text: &Rope,
+) -> Vec<Vec<RuleMatch>> {
+    let parts = pool.thread_count() * PARTS_PER_THREAD;
+    if pool.thread_count() < 2 || text.len_bytes() < PARALLEL_MATCH_MIN_BYTES {
+        return matcher.find(tree, text, None);
+    }
+    let ranges = top_level_ranges(tree, text.len_bytes(), parts);
+    if ranges.len() < 2 {
+        return matcher.find(tree, text, None);
+    }
+    let found = pool.map(ranges, |range| matcher.find(tree, text, Some(range)));
+    let mut joined: Vec<Vec<RuleMatch>> = vec![Vec::new(); matcher.rules().len()];
+    for part in found {
+        for (rule, matches) in joined.iter_mut().zip(part) {
+            rule.extend(matches);
+        }
+    }
+    joined
+}
+
+/// Cuts `0..len` into at most `parts` ranges of similar size, each cut at
+/// the start of a top-level node of `tree`.
+fn top_level_ranges(
+    tree: &tree_sitter::Tree,
+    len: usize,
+    parts: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let target = len.div_ceil(parts.max(1));
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    let mut cuts = vec![0];
+    for item in root.children(&mut cursor) {
+        let start = item.start_byte();
+        if start >= cuts[cuts.len() - 1] + target && start < len {
+            cuts.push(start);
+        }
+    }
+    cuts.push(len);
+    cuts.windows(2).map(|pair| pair[0]..pair[1]).collect()
 }
 
 struct DocumentState {
@@ -429,6 +488,28 @@ mod tests {
         assert_eq!(summary.changed_files, 1);
         assert_eq!(summary.applied, 1);
         assert_eq!(summary.failed_workers, 0);
+    }
+
+    #[test]
+    fn parallel_matching_equals_one_pass() {
+        let rules = RuleSet::builtin();
+        let examples: String = rules
+            .rules()
+            .iter()
+            .filter_map(|rule| rule.example_before.clone())
+            .collect();
+        let copies = PARALLEL_MATCH_MIN_BYTES / examples.len() + 2;
+        let rope = Rope::from_str(&examples.repeat(copies));
+        let tree = Language::Rust.parse_rope(&rope, None).unwrap();
+        let matcher = rules.matcher(Language::Rust).unwrap();
+        let pool = Pool::new(2).unwrap();
+        let ranges = top_level_ranges(&tree, rope.len_bytes(), 8);
+        assert_eq!(ranges.len(), 8, "{ranges:?}");
+        let parallel = find_matches(&pool, &matcher, &tree, &rope);
+        let single = matcher.find(&tree, &rope, None);
+        let total: usize = single.iter().map(Vec::len).sum();
+        assert!(total >= copies * rules.rules().len(), "{total} matches");
+        assert_eq!(parallel, single);
     }
 
     #[test]

@@ -139,6 +139,33 @@ fn catalog_loads_with_unique_ids() {
 }
 
 #[test]
+fn catalog_passes_query_checks() {
+    // `RuleSet::builtin` skips compiling each query alone; this checks
+    // what that would have checked.
+    let checked = super::load::parse(super::BUILTIN_TOML, &super::RuleSource::Builtin)
+        .unwrap_or_else(|error| panic!("the built-in catalog fails its checks: {error}"));
+    let trusted = RuleSet::builtin();
+    assert_eq!(checked.rules.len(), trusted.rules().len());
+    for (checked, trusted) in checked.rules.iter().zip(trusted.rules()) {
+        assert_eq!(checked.id, trusted.id);
+        let queries = |rule: &super::Rule| -> Vec<String> {
+            rule.cases()
+                .iter()
+                .map(|case| {
+                    format!(
+                        "{:?} {:?} {:?}",
+                        case.query(),
+                        case.within(),
+                        case.not_within()
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(queries(checked), queries(trusted), "{}", checked.id);
+    }
+}
+
+#[test]
 fn catalog_examples_rewrite_as_documented() {
     for rule in RuleSet::builtin().rules() {
         let before = rule.example_before.as_deref().expect("example_before");

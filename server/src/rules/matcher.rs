@@ -3,13 +3,16 @@
 //! with each match handed to its rule and case. Also rendering a match into
 //! an edit `Group` with the case's template.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
 use ropey::{Rope, RopeSlice};
+use smallvec::{smallvec, SmallVec};
 use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, TextProvider, Tree};
 
+use super::literal_groups::{choose_groups, literal_splits, LiteralSplit};
 use super::load::{MATCH_CAPTURE, SCOPE_CAPTURE};
 use super::precedence::{node_precedence, required_precedence, Precedence};
 use super::template::{leading_whitespace, reindent, Required, Segment, Whole};
@@ -69,6 +72,83 @@ struct PatternOwner {
     rule: usize,
     case: usize,
     role: Role,
+    /// Index of the pattern among the patterns of its query, which orders
+    /// the matches of one case.
+    ordinal: usize,
+}
+
+/// The meaning of one compiled pattern of the combined query.
+#[derive(Debug)]
+enum CompiledPattern {
+    /// One pattern of one query.
+    Single(PatternOwner),
+    /// Several single-pattern queries that differ only by the strings of a
+    /// predicate on one capture, compiled once without that predicate.
+    Grouped(LiteralDispatch),
+}
+
+/// Hands a match of a grouped pattern to the queries whose predicate it
+/// satisfies.
+#[derive(Debug)]
+struct LiteralDispatch {
+    /// The capture the removed predicates tested.
+    capture: u32,
+    members: Vec<GroupMember>,
+    /// Captured text to the members that accept it, ascending.
+    by_text: HashMap<Box<[u8]>, SmallVec<[u32; 2]>>,
+}
+
+#[derive(Debug)]
+struct GroupMember {
+    owner: PatternOwner,
+    /// The strings of the member's `#eq?` or `#any-of?` predicate.
+    literals: Vec<Box<[u8]>>,
+}
+
+impl LiteralDispatch {
+    /// Returns the members whose removed predicate holds for `nodes`, the
+    /// nodes of `self.capture`. As in tree-sitter, `#eq?` and `#any-of?`
+    /// hold when every node's text is one of the strings, so also when the
+    /// capture matched no node.
+    fn accepting<'tree>(
+        &self,
+        mut nodes: impl Iterator<Item = Node<'tree>>,
+        text: &Rope,
+        buffer: &mut Vec<u8>,
+    ) -> SmallVec<[u32; 2]> {
+        let Some(first) = nodes.next() else {
+            return (0..self.members.len() as u32).collect();
+        };
+        let Some(accepting) = self.by_text.get(node_bytes(text, first, buffer)) else {
+            return SmallVec::new();
+        };
+        let mut accepting = accepting.clone();
+        for node in nodes {
+            let bytes = node_bytes(text, node, buffer);
+            accepting.retain(|member| {
+                self.members[*member as usize]
+                    .literals
+                    .iter()
+                    .any(|literal| **literal == *bytes)
+            });
+        }
+        accepting
+    }
+}
+
+/// One query of one case, before compiling.
+struct QuerySource<'a> {
+    text: &'a str,
+    rule: usize,
+    case: usize,
+    role: Role,
+}
+
+/// A query or a group of queries, as placed in the combined source.
+#[derive(Clone, Copy)]
+enum Unit {
+    Query(usize),
+    Group(usize),
 }
 
 /// The combined query of one language's rules. Build it once per `RuleSet`
@@ -79,7 +159,7 @@ pub struct Matcher {
     rules: Arc<[Rule]>,
     query: Query,
     /// Indexed by pattern index.
-    patterns: Vec<PatternOwner>,
+    patterns: Vec<CompiledPattern>,
     match_capture: Option<u32>,
     scope_capture: Option<u32>,
 }
@@ -96,16 +176,27 @@ impl fmt::Debug for Matcher {
 
 impl Matcher {
     /// Compiles every case of every rule of `language` in `rules` (queries
-    /// and scopes) into one query.
+    /// and scopes) into one query. Queries that differ only by the strings
+    /// of one `#eq?` or `#any-of?` predicate share one compiled pattern, as
+    /// `literal_groups` describes. `find` returns the same matches either
+    /// way.
     ///
     /// # Errors
     /// `CombinedQuery` when the joined queries do not compile, which the
     /// per-rule checks at load time should rule out.
     pub fn new(rules: &RuleSet, language: Language) -> Result<Matcher, RuleError> {
+        Self::build(rules, language, true)
+    }
+
+    /// Compiles as `new` does; `group_literals` false compiles every query
+    /// as written, for comparing the two.
+    pub(crate) fn build(
+        rules: &RuleSet,
+        language: Language,
+        group_literals: bool,
+    ) -> Result<Matcher, RuleError> {
         let shared = rules.shared_rules();
-        let mut source = String::new();
-        // Byte range of each query in `source`, with its owner.
-        let mut segments: Vec<(Range<usize>, usize, usize, Role)> = Vec::new();
+        let mut queries: Vec<QuerySource<'_>> = Vec::new();
         for (rule_index, rule) in shared.iter().enumerate() {
             if rule.language != language {
                 continue;
@@ -118,12 +209,54 @@ impl Matcher {
                 ];
                 for (text, role) in parts {
                     let Some(text) = text else { continue };
-                    let start = source.len();
-                    source.push_str(text);
-                    segments.push((start..source.len(), rule_index, case_index, role));
-                    source.push('\n');
+                    queries.push(QuerySource {
+                        text,
+                        rule: rule_index,
+                        case: case_index,
+                        role,
+                    });
                 }
             }
+        }
+        let splits: Vec<Vec<LiteralSplit>> = queries
+            .iter()
+            .map(|query| {
+                if group_literals {
+                    literal_splits(query.text)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        let groups = choose_groups(&splits);
+        let mut group_of: Vec<Option<(usize, usize)>> = vec![None; queries.len()];
+        for (group, members) in groups.iter().enumerate() {
+            for &(query, split) in members {
+                group_of[query] = Some((group, split));
+            }
+        }
+
+        // Each unit's byte range in `source`, in source order. A group sits
+        // where its first member would.
+        let mut source = String::new();
+        let mut segments: Vec<(Range<usize>, Unit)> = Vec::new();
+        for (index, query) in queries.iter().enumerate() {
+            let start = source.len();
+            let unit = match group_of[index] {
+                Some((group, _)) if groups[group][0].0 != index => continue,
+                Some((group, split)) => {
+                    let predicate = splits[index][split].predicate.clone();
+                    source.push_str(&query.text[..predicate.start]);
+                    source.push_str(&query.text[predicate.end..]);
+                    Unit::Group(group)
+                }
+                None => {
+                    source.push_str(query.text);
+                    Unit::Query(index)
+                }
+            };
+            segments.push((start..source.len(), unit));
+            source.push('\n');
         }
         let combined_error = |message: String| RuleError::CombinedQuery {
             language: language.id(),
@@ -132,19 +265,64 @@ impl Matcher {
         };
         let query = Query::new(&language.grammar(), &source)
             .map_err(|error| combined_error(error.to_string()))?;
+
+        let owner = |query: &QuerySource<'_>, ordinal: usize| PatternOwner {
+            rule: query.rule,
+            case: query.case,
+            role: query.role,
+            ordinal,
+        };
+        let mut first_pattern: Vec<Option<usize>> = vec![None; segments.len()];
         let mut patterns = Vec::with_capacity(query.pattern_count());
         for pattern in 0..query.pattern_count() {
             let start = query.start_byte_for_pattern(pattern);
-            let segment = segments
-                .iter()
-                .find(|(range, ..)| range.start <= start && start < range.end)
-                .ok_or_else(|| {
-                    combined_error(format!(
-                        "pattern {pattern} starts outside every rule's query"
-                    ))
-                })?;
-            let (_, rule, case, role) = *segment;
-            patterns.push(PatternOwner { rule, case, role });
+            let segment = segments.partition_point(|(range, _)| range.end <= start);
+            let Some((range, unit)) = segments
+                .get(segment)
+                .filter(|(range, _)| range.start <= start && start < range.end)
+            else {
+                return Err(combined_error(format!(
+                    "pattern {pattern} starts outside every rule's query"
+                )));
+            };
+            let ordinal = pattern - *first_pattern[segment].get_or_insert(pattern);
+            let compiled = match *unit {
+                Unit::Query(index) => CompiledPattern::Single(owner(&queries[index], ordinal)),
+                Unit::Group(group) => {
+                    let members = &groups[group];
+                    let capture_name = &splits[members[0].0][members[0].1].capture;
+                    let capture = query.capture_index_for_name(capture_name).ok_or_else(|| {
+                        combined_error(format!(
+                            "the grouped pattern at byte {} has no capture @{capture_name}",
+                            range.start
+                        ))
+                    })?;
+                    let mut dispatch = LiteralDispatch {
+                        capture,
+                        members: Vec::with_capacity(members.len()),
+                        by_text: HashMap::new(),
+                    };
+                    for (position, &(index, split)) in members.iter().enumerate() {
+                        let literals: Vec<Box<[u8]>> = splits[index][split]
+                            .literals
+                            .iter()
+                            .map(|literal| literal.as_bytes().into())
+                            .collect();
+                        for literal in &literals {
+                            let accepting = dispatch.by_text.entry(literal.clone()).or_default();
+                            if accepting.last() != Some(&(position as u32)) {
+                                accepting.push(position as u32);
+                            }
+                        }
+                        dispatch.members.push(GroupMember {
+                            owner: owner(&queries[index], 0),
+                            literals,
+                        });
+                    }
+                    CompiledPattern::Grouped(dispatch)
+                }
+            };
+            patterns.push(compiled);
         }
         let capture_index = |name: &str| {
             query
@@ -198,89 +376,108 @@ impl Matcher {
             cursor.set_byte_range(range.clone());
         }
         let capture_names = self.query.capture_names();
-        // Per rule: (match, pattern index) and per (rule, case) the scopes.
+        // Per rule: (match, pattern ordinal) and per (rule, case) the scopes.
         let mut found: Vec<Vec<(RuleMatch, usize)>> = vec![Vec::new(); self.rules.len()];
         let mut scopes: Vec<Scopes> = Vec::new();
+        let mut buffer = Vec::new();
         let mut matches = cursor.matches(&self.query, tree.root_node(), RopeText(text));
         while let Some(query_match) = matches.next() {
-            let owner = self.patterns[query_match.pattern_index];
-            if owner.role != Role::Match {
-                let ranges: Vec<Range<usize>> = query_match
+            let owners: SmallVec<[PatternOwner; 1]> =
+                match &self.patterns[query_match.pattern_index] {
+                    CompiledPattern::Single(owner) => smallvec![*owner],
+                    CompiledPattern::Grouped(dispatch) => dispatch
+                        .accepting(
+                            query_match.nodes_for_capture_index(dispatch.capture),
+                            text,
+                            &mut buffer,
+                        )
+                        .into_iter()
+                        .map(|member| dispatch.members[member as usize].owner)
+                        .collect(),
+                };
+            for owner in owners {
+                if owner.role != Role::Match {
+                    let ranges: Vec<Range<usize>> = query_match
+                        .captures
+                        .iter()
+                        .filter(|capture| Some(capture.index) == self.scope_capture)
+                        .map(|capture| capture.node.byte_range())
+                        .collect();
+                    let entry = match scopes
+                        .iter_mut()
+                        .find(|entry| (entry.rule, entry.case) == (owner.rule, owner.case))
+                    {
+                        Some(entry) => entry,
+                        None => {
+                            scopes.push(Scopes::new(owner.rule, owner.case));
+                            scopes.last_mut().expect("just pushed")
+                        }
+                    };
+                    match owner.role {
+                        Role::Within => entry.within.extend(ranges),
+                        _ => entry.not_within.extend(ranges),
+                    }
+                    continue;
+                }
+                let match_nodes: Vec<Node<'_>> = query_match
                     .captures
                     .iter()
-                    .filter(|capture| Some(capture.index) == self.scope_capture)
-                    .map(|capture| capture.node.byte_range())
+                    .filter(|capture| Some(capture.index) == self.match_capture)
+                    .map(|capture| capture.node)
                     .collect();
-                let entry = match scopes
-                    .iter_mut()
-                    .find(|entry| (entry.rule, entry.case) == (owner.rule, owner.case))
-                {
-                    Some(entry) => entry,
-                    None => {
-                        scopes.push(Scopes::new(owner.rule, owner.case));
-                        scopes.last_mut().expect("just pushed")
-                    }
+                let (Some(start), Some(end)) = (
+                    match_nodes.iter().map(Node::start_byte).min(),
+                    match_nodes.iter().map(Node::end_byte).max(),
+                ) else {
+                    continue;
                 };
-                match owner.role {
-                    Role::Within => entry.within.extend(ranges),
-                    _ => entry.not_within.extend(ranges),
+                if byte_range
+                    .as_ref()
+                    .is_some_and(|range| !range.contains(&start))
+                {
+                    continue;
                 }
-                continue;
+                let context = match match_nodes.as_slice() {
+                    [node] => required_precedence(*node),
+                    _ => Precedence::Lowest,
+                };
+                let starts_statement = match match_nodes.as_slice() {
+                    [node] => starts_statement(*node),
+                    _ => false,
+                };
+                let mut captures: Vec<Capture> = query_match
+                    .captures
+                    .iter()
+                    .map(|capture| Capture {
+                        name: capture_names[capture.index as usize].to_owned(),
+                        range: capture.node.byte_range(),
+                        kind: capture.node.kind(),
+                        precedence: node_precedence(capture.node),
+                        verbatim: verbatim_ranges(capture.node),
+                    })
+                    .collect();
+                captures.sort_by(|a, b| {
+                    (a.range.start, a.range.end, &a.name).cmp(&(
+                        b.range.start,
+                        b.range.end,
+                        &b.name,
+                    ))
+                });
+                let template = self.rules[owner.rule].cases()[owner.case].template();
+                if drops_a_comment(tree, start..end, &captures, template) {
+                    continue;
+                }
+                found[owner.rule].push((
+                    RuleMatch {
+                        case: owner.case,
+                        node_range: start..end,
+                        captures,
+                        context,
+                        starts_statement,
+                    },
+                    owner.ordinal,
+                ));
             }
-            let match_nodes: Vec<Node<'_>> = query_match
-                .captures
-                .iter()
-                .filter(|capture| Some(capture.index) == self.match_capture)
-                .map(|capture| capture.node)
-                .collect();
-            let (Some(start), Some(end)) = (
-                match_nodes.iter().map(Node::start_byte).min(),
-                match_nodes.iter().map(Node::end_byte).max(),
-            ) else {
-                continue;
-            };
-            if byte_range
-                .as_ref()
-                .is_some_and(|range| !range.contains(&start))
-            {
-                continue;
-            }
-            let context = match match_nodes.as_slice() {
-                [node] => required_precedence(*node),
-                _ => Precedence::Lowest,
-            };
-            let starts_statement = match match_nodes.as_slice() {
-                [node] => starts_statement(*node),
-                _ => false,
-            };
-            let mut captures: Vec<Capture> = query_match
-                .captures
-                .iter()
-                .map(|capture| Capture {
-                    name: capture_names[capture.index as usize].to_owned(),
-                    range: capture.node.byte_range(),
-                    kind: capture.node.kind(),
-                    precedence: node_precedence(capture.node),
-                    verbatim: verbatim_ranges(capture.node),
-                })
-                .collect();
-            captures.sort_by(|a, b| {
-                (a.range.start, a.range.end, &a.name).cmp(&(b.range.start, b.range.end, &b.name))
-            });
-            let template = self.rules[owner.rule].cases()[owner.case].template();
-            if drops_a_comment(tree, start..end, &captures, template) {
-                continue;
-            }
-            found[owner.rule].push((
-                RuleMatch {
-                    case: owner.case,
-                    node_range: start..end,
-                    captures,
-                    context,
-                    starts_statement,
-                },
-                query_match.pattern_index,
-            ));
         }
 
         found
@@ -448,15 +645,64 @@ fn admits(case: &Case, scopes: Option<&Scopes>, range: &Range<usize>) -> bool {
 struct RopeText<'a>(&'a Rope);
 
 impl<'a> TextProvider<&'a [u8]> for RopeText<'a> {
-    type I = std::iter::Map<ropey::iter::Chunks<'a>, fn(&'a str) -> &'a [u8]>;
+    type I = NodeChunks<'a>;
 
     fn text(&mut self, node: Node<'_>) -> Self::I {
+        let range = node.byte_range();
+        if let Some(bytes) = within_one_chunk(self.0, &range) {
+            return NodeChunks::One(Some(bytes));
+        }
         let slice: RopeSlice<'a> = self
             .0
-            .get_byte_slice(node.byte_range())
+            .get_byte_slice(range)
             .unwrap_or_else(|| self.0.byte_slice(0..0));
-        slice.chunks().map(str::as_bytes as fn(&'a str) -> &'a [u8])
+        NodeChunks::Many(slice.chunks())
     }
+}
+
+/// The chunks of one node's text: most nodes lie inside one chunk of the
+/// rope, and building a `RopeSlice` for them costs more than the check.
+enum NodeChunks<'a> {
+    One(Option<&'a [u8]>),
+    Many(ropey::iter::Chunks<'a>),
+}
+
+impl<'a> Iterator for NodeChunks<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            NodeChunks::One(bytes) => bytes.take(),
+            NodeChunks::Many(chunks) => chunks.next().map(str::as_bytes),
+        }
+    }
+}
+
+/// Returns the bytes of `range` when they lie inside one chunk of `text`.
+fn within_one_chunk<'a>(text: &'a Rope, range: &Range<usize>) -> Option<&'a [u8]> {
+    if range.start >= text.len_bytes() || range.end > text.len_bytes() {
+        return None;
+    }
+    let (chunk, chunk_start, _, _) = text.chunk_at_byte(range.start);
+    let start = range.start - chunk_start;
+    let end = range.end - chunk_start;
+    chunk.as_bytes().get(start..end)
+}
+
+/// Returns the text of `node`, borrowed from `text` when it lies inside
+/// one chunk, and otherwise copied into `buffer`.
+fn node_bytes<'a>(text: &'a Rope, node: Node<'_>, buffer: &'a mut Vec<u8>) -> &'a [u8] {
+    let range = node.byte_range();
+    if let Some(bytes) = within_one_chunk(text, &range) {
+        return bytes;
+    }
+    buffer.clear();
+    if let Some(slice) = text.get_byte_slice(range) {
+        for chunk in slice.chunks() {
+            buffer.extend_from_slice(chunk.as_bytes());
+        }
+    }
+    buffer
 }
 
 /// Byte ranges of the string literals and block comments in `node` that
@@ -1023,7 +1269,7 @@ replace = "h($n)"
     #[test]
     fn one_query_holds_every_pattern() {
         let rules = RuleSet::builtin();
-        let matcher = Matcher::new(&rules, Language::Rust).unwrap();
+        let matcher = Matcher::build(&rules, Language::Rust, false).unwrap();
         let expected: usize = rules
             .rules()
             .iter()
@@ -1036,6 +1282,101 @@ replace = "h($n)"
             .sum();
         assert_eq!(matcher.query().pattern_count(), expected);
         assert!(expected > rules.rules().len(), "cases add patterns");
+        let grouped = Matcher::new(&rules, Language::Rust).unwrap();
+        assert!(
+            grouped.query().pattern_count() < expected,
+            "the bool-comparison cases differ only by `true` and `false`"
+        );
+    }
+
+    /// Rules that rename identifiers of this crate's sources: several on
+    /// one name, one with `#any-of?`, one with scopes and one with two
+    /// cases on one name, so that the combined query groups them.
+    fn rename_rules() -> RuleSet {
+        let rule = |id: &str, predicate: &str, extra: &str| {
+            format!(
+                "[[rule]]\nid = \"{id}\"\nlanguage = \"rust\"\nmessage = \"m\"\n\
+                 query = '([(identifier) (field_identifier)] @match {predicate})'\n\
+                 replace = \"{id}\"\n{extra}\n"
+            )
+        };
+        let mut text = String::new();
+        text.push_str(&rule("rename-matcher", r#"(#eq? @match "matcher")"#, ""));
+        text.push_str(&rule("rename-rules", r#"(#eq? @match "rules")"#, ""));
+        text.push_str(&rule("rename-rules-again", r#"(#eq? @match "rules")"#, ""));
+        text.push_str(&rule(
+            "rename-text-or-tree",
+            r#"(#any-of? @match "text" "tree")"#,
+            "",
+        ));
+        text.push_str(&rule(
+            "rename-found-in-functions",
+            r#"(#eq? @match "found")"#,
+            "within = '(function_item) @scope'\nnot_within = '(closure_expression) @scope'",
+        ));
+        text.push_str(
+            r#"[[rule]]
+id = "rename-range-twice"
+language = "rust"
+message = "m"
+
+[[rule.case]]
+query = '([(identifier) (field_identifier)] @match (#eq? @match "range"))'
+replace = "first"
+
+[[rule.case]]
+query = '([(identifier) (field_identifier)] @match (#any-of? @match "start" "range"))'
+replace = "second"
+"#,
+        );
+        let user = RuleSet::from_toml_str(&text, Path::new("renames.toml")).unwrap();
+        RuleSet::combine(user, Some(RuleSet::builtin()), &[]).unwrap()
+    }
+
+    #[test]
+    fn grouped_find_equals_ungrouped() {
+        let rules = rename_rules();
+        let grouped = Matcher::new(&rules, Language::Rust).unwrap();
+        let ungrouped = Matcher::build(&rules, Language::Rust, false).unwrap();
+        assert!(grouped.query().pattern_count() + 6 <= ungrouped.query().pattern_count());
+        let mut per_rule = vec![0; rules.rules().len()];
+        let mut second_case = 0;
+        for (path, text) in corpus() {
+            let rope = Rope::from_str(&text);
+            let tree = Language::Rust.parse_rope(&rope, None).unwrap();
+            let expected = ungrouped.find(&tree, &rope, None);
+            let found = grouped.find(&tree, &rope, None);
+            assert_eq!(found, expected, "{}", path.display());
+            for (count, matches) in per_rule.iter_mut().zip(&found) {
+                *count += matches.len();
+            }
+            let twice = rules.position("rename-range-twice").unwrap();
+            second_case += found[twice].iter().filter(|m| m.case == 1).count();
+        }
+        for (rule, count) in rules.rules().iter().zip(&per_rule).take(6) {
+            assert!(*count > 0, "{} found nothing", rule.id);
+        }
+        assert!(second_case > 0, "`start` matches only the second case");
+    }
+
+    #[test]
+    fn grouped_match_keeps_scopes() {
+        let rules = rename_rules();
+        let matcher = rules.matcher(Language::Rust).unwrap();
+        let text = "fn f() { let found = 1; let g = |found: u8| found; }\nconst found: u8 = 0;\n";
+        let rope = Rope::from_str(text);
+        let tree = Language::Rust.parse_rope(&rope, None).unwrap();
+        let all = matcher.find(&tree, &rope, None);
+        let scoped = rules.position("rename-found-in-functions").unwrap();
+        let ranges: Vec<Range<usize>> = all[scoped]
+            .iter()
+            .map(|found| found.node_range.clone())
+            .collect();
+        assert_eq!(
+            ranges,
+            vec![13..18],
+            "only the `found` of the function body"
+        );
     }
 
     /// Rust files to match against: this crate's sources and every built-in

@@ -78,6 +78,7 @@
 //! [`RuleSet::combine`]).
 
 mod config;
+mod literal_groups;
 mod load;
 mod matcher;
 pub mod precedence;
@@ -283,15 +284,20 @@ impl RuleSet {
 
     /// Returns the built-in catalog, parsed once per process.
     ///
+    /// Its queries are not compiled one by one here, only into the combined
+    /// query of `matcher`; the tests in `builtin_tests` run the full checks.
+    ///
     /// # Panics
     /// When the embedded catalog is invalid; the tests in `builtin_tests`
     /// load it, so a release with a broken catalog fails them first.
     pub fn builtin() -> RuleSet {
         static BUILTIN: OnceLock<RuleSet> = OnceLock::new();
         BUILTIN
-            .get_or_init(|| match load::parse(BUILTIN_TOML, &RuleSource::Builtin) {
-                Ok(parsed) => RuleSet::new(parsed.rules),
-                Err(error) => panic!("the built-in rule catalog is invalid: {error}"),
+            .get_or_init(|| {
+                match load::parse_with(BUILTIN_TOML, &RuleSource::Builtin, load::Queries::Trust) {
+                    Ok(parsed) => RuleSet::new(parsed.rules),
+                    Err(error) => panic!("the built-in rule catalog is invalid: {error}"),
+                }
             })
             .clone()
     }

@@ -153,6 +153,21 @@ impl Pool {
         self.threads.current_num_threads()
     }
 
+    /// Applies `f` to every item on the pool's threads and returns the
+    /// results in the items' order. Unlike `run`, there is no time limit and
+    /// a panic in `f` propagates to the caller, so use it only for the
+    /// engine's own work, such as matching parts of one document.
+    pub fn map<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    where
+        T: Send,
+        R: Send,
+        F: Fn(T) -> R + Sync + Send,
+    {
+        use rayon::iter::{IntoParallelIterator, ParallelIterator};
+        self.threads
+            .install(|| items.into_par_iter().map(f).collect())
+    }
+
     /// Runs `tasks` and returns their results sorted by worker id, after all
     /// finished, the `limit` passed, or `cancel` fired. `progress` is called
     /// on the calling thread after each worker finishes.
