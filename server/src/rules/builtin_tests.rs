@@ -472,6 +472,43 @@ fn bool_comparison_nested() {
 }
 
 #[test]
+fn bool_comparison_binary_left_operand() {
+    check(
+        "bool-comparison",
+        "fn f() { g(a & b == true, a | b & c != true, a ^ b | c == false, !a == false); }",
+        "fn f() { g(a & b, !(a | b & c), !(a ^ b | c), !!a); }",
+    );
+    // NOTE: a left operand with three binary operators is not matched, as
+    // the comment on the rule's cases explains.
+    no_match("bool-comparison", "fn f() { g(a & b & c & d == true); }");
+}
+
+#[test]
+fn bool_comparison_long_and_chain() {
+    // Every operand of a 500-operand chain is rewritten, whichever side
+    // the literal is on.
+    let operands = 500;
+    let chain = |operand: &dyn Fn(usize) -> String| {
+        let parts: Vec<String> = (0..operands).map(operand).collect();
+        format!("fn f() -> bool {{\n    {}\n}}\n", parts.join(" && "))
+    };
+    let before = chain(&|i| match i % 4 {
+        0 => format!("a{i} == true"),
+        1 => format!("a{i} != true"),
+        2 => format!("false == a{i}"),
+        _ => format!("v{i}.len() == 0"),
+    });
+    let after = chain(&|i| match i % 4 {
+        0 => format!("a{i}"),
+        1 | 2 => format!("!a{i}"),
+        _ => format!("v{i}.is_empty()"),
+    });
+    let groups = proposals(&before, None);
+    assert_eq!(groups.len(), operands);
+    check_fixpoint(&before, &after);
+}
+
+#[test]
 fn mem_take_fixture() {
     check(
         "mem-take",

@@ -1149,6 +1149,55 @@ replace = "h($n)"
         }
     }
 
+    /// Returns the smallest power of two of partial matches that the
+    /// combined built-in query needs open at once on `text`: with less
+    /// room, tree-sitter drops a partial match and reports it.
+    fn partial_match_room(text: &str) -> u32 {
+        let matcher = RuleSet::builtin().matcher(Language::Rust).unwrap();
+        let rope = Rope::from_str(text);
+        let tree = Language::Rust.parse_rope(&rope, None).unwrap();
+        let mut limit = 1;
+        loop {
+            let mut cursor = QueryCursor::new();
+            cursor.set_match_limit(limit);
+            let mut matches = cursor.matches(matcher.query(), tree.root_node(), RopeText(&rope));
+            while matches.next().is_some() {}
+            if !cursor.did_exceed_match_limit() || limit >= 1 << 16 {
+                return limit;
+            }
+            limit *= 2;
+        }
+    }
+
+    /// Returns a function whose body is one chain of `operands` operands
+    /// joined by `operator`. Each operand is `operand` with `$i` replaced
+    /// by the operand's index.
+    fn chain(operands: usize, operator: &str, operand: &str) -> String {
+        let parts: Vec<String> = (0..operands)
+            .map(|index| operand.replace("$i", &index.to_string()))
+            .collect();
+        format!("fn f() -> bool {{\n    {}\n}}\n", parts.join(operator))
+    }
+
+    #[test]
+    fn long_chains_keep_partial_matches_bounded() {
+        // Each open partial match costs time at every node the query visits
+        // until it closes. When a pattern's partial matches stay open across
+        // a left-nested chain, matching is quadratic in the chain's length,
+        // and the room needed grows with the chain.
+        for operator in [" && ", " || ", " & ", " + "] {
+            for operand in ["a$i", "a$i == true", "v$i.len() == 0", "x.m$i()"] {
+                let short = partial_match_room(&chain(100, operator, operand));
+                let long = partial_match_room(&chain(1000, operator, operand));
+                assert!(
+                    long <= short,
+                    "operands {operand:?} joined by {operator:?}: 100 need room for {short} \
+                     partial matches, 1000 for {long}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn predicates_read_text_across_rope_chunks() {
         let rules = RuleSet::builtin();
