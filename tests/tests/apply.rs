@@ -188,6 +188,31 @@ fn user_rule_from_concur_toml_runs() {
 }
 
 #[test]
+fn user_rule_with_builtin_id_exits_2() {
+    let rule = "[[rule]]\nid = \"len-zero\"\nlanguage = \"rust\"\nmessage = \"mine\"\nquery = '((identifier) @match (#eq? @match \"check\"))'\nreplace = \"is_blank\"\n";
+    let dir = project("apply-builtin-id");
+    fs::write(dir.join("rules.toml"), rule).unwrap();
+    let from_flag = concur(&dir, &["apply", "--rules", "rules.toml", "src"]);
+    fs::write(dir.join("concur.toml"), rule).unwrap();
+    let from_config = concur(&dir, &["apply", "--write", "src"]);
+    let listing = concur(&dir, &["rules"]);
+    for (output, file) in [
+        (&from_flag, "rules.toml:1: "),
+        (&from_config, "concur.toml:1: "),
+        (&listing, "concur.toml:1: "),
+    ] {
+        assert_eq!(output.status.code(), Some(2), "{}", stderr_of(output));
+        let stderr = stderr_of(output);
+        assert!(stderr.contains(file), "{stderr}");
+        assert!(stderr.contains("\"len-zero\""), "{stderr}");
+        assert!(stderr.contains("another id"), "{stderr}");
+        assert!(stderr.contains("disable = [\"len-zero\"]"), "{stderr}");
+        assert!(output.stdout.is_empty(), "{}", stderr_of(output));
+    }
+    assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).unwrap(), BEFORE);
+}
+
+#[test]
 fn binary_file_skipped_with_warning() {
     let dir = project("apply-binary");
     fs::write(dir.join("src/blob.rs"), b"fn a() {}\0\0").unwrap();

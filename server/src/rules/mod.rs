@@ -12,7 +12,7 @@
 //!
 //! ```toml
 //! [[rule]]
-//! id = "len-zero"                 # unique, kebab-case
+//! id = "len-is-empty"             # unique, kebab-case, not a built-in id
 //! language = "rust"
 //! message = "use `is_empty()` to test for emptiness"
 //! query = '''
@@ -297,12 +297,13 @@ impl RuleSet {
     }
 
     /// Combines user rules with the built-in catalog: user rules first, in
-    /// their order, then the built-in rules. A user rule with a built-in
-    /// rule's id replaces that built-in rule. Rules named in `disable` are
+    /// their order, then the built-in rules. Rules named in `disable` are
     /// left out. Rules without an explicit `priority` get their position in
     /// the combined list, so built-in rules lose conflicts to user rules.
     ///
     /// # Errors
+    /// `BuiltinId` when a user rule has the id of a built-in rule, even when
+    /// `builtin` is `None` (loading a file already rejects such a rule).
     /// `UnknownDisabled` naming every id in `disable` that is neither a user
     /// rule nor a built-in rule (even when `builtin` is `None`, built-in ids
     /// are accepted there).
@@ -312,6 +313,16 @@ impl RuleSet {
         disable: &[String],
     ) -> Result<RuleSet, RuleError> {
         let catalog = RuleSet::builtin();
+        if let Some(rule) = user
+            .rules()
+            .iter()
+            .find(|rule| catalog.get(&rule.id).is_some())
+        {
+            return Err(RuleError::BuiltinId {
+                at: Location::file(rule.source.path()),
+                id: rule.id.clone(),
+            });
+        }
         let known = |id: &str| {
             user.get(id).is_some()
                 || catalog.get(id).is_some()
@@ -332,14 +343,7 @@ impl RuleSet {
         let enabled = |rule: &&Rule| !disable.contains(&rule.id);
         let mut rules: Vec<Rule> = user.rules().iter().filter(enabled).cloned().collect();
         if let Some(builtin) = &builtin {
-            rules.extend(
-                builtin
-                    .rules()
-                    .iter()
-                    .filter(enabled)
-                    .filter(|rule| user.get(&rule.id).is_none())
-                    .cloned(),
-            );
+            rules.extend(builtin.rules().iter().filter(enabled).cloned());
         }
         for (position, rule) in rules.iter_mut().enumerate() {
             if !rule.priority_explicit {
@@ -558,6 +562,12 @@ pub enum RuleError {
         message: String,
     },
     #[error(
+        "{at}: rule {id:?} has the id of a built-in rule; give it another id, and to turn \
+         the built-in rule off, add it to the [config] table of concur.toml as \
+         `disable = [{id:?}]`"
+    )]
+    BuiltinId { at: Location, id: String },
+    #[error(
         "rule id {id:?} is defined in both {} and {}; rename one of them",
         first.display(),
         second.display()
@@ -597,9 +607,9 @@ query = '((identifier) @match (#eq? @match "foo"))'
 replace = "bar"
 
 [[rule]]
-id = "len-zero"
+id = "len-to-size"
 language = "rust"
-message = "my own len-zero"
+message = "rename len"
 priority = -5
 query = '((identifier) @match (#eq? @match "len"))'
 replace = "size"
@@ -621,21 +631,30 @@ replace = "size"
             .map(|rule| rule.id.as_str())
             .collect();
         assert_eq!(ids[0], "no-foo");
-        assert_eq!(ids[1], "len-zero");
+        assert_eq!(ids[1], "len-to-size");
+        assert_eq!(ids[2], "inclusive-range-pattern", "built-in rules follow");
         assert!(!ids.contains(&"try-macro"), "disabled");
-        assert_eq!(ids.iter().filter(|id| **id == "len-zero").count(), 1);
-        // Two user rules, one of which replaces a built-in, and one built-in
-        // disabled.
-        assert_eq!(ids.len(), RuleSet::builtin().rules().len());
+        // Two user rules, and every built-in rule but the disabled one.
+        assert_eq!(ids.len(), 2 + RuleSet::builtin().rules().len() - 1);
     }
 
     #[test]
-    fn combine_user_rule_replaces_builtin() {
-        let combined = RuleSet::combine(user_rules(), Some(RuleSet::builtin()), &[]).unwrap();
-        let rule = combined.get("len-zero").unwrap();
-        assert_eq!(rule.message, "my own len-zero");
-        assert!(!rule.is_builtin());
-        assert_eq!(rule.source.path(), Path::new("/p/concur.toml"));
+    fn combine_rejects_user_rule_with_builtin_id() {
+        // Loading a file rejects such a rule, so build the set directly.
+        let mut rule = RuleSet::builtin().get("len-zero").unwrap().clone();
+        rule.source = RuleSource::File(PathBuf::from("/p/rules.toml"));
+        rule.message = "my own len-zero".to_owned();
+        let user = RuleSet::new(vec![rule]);
+        for builtin in [Some(RuleSet::builtin()), None] {
+            let err = RuleSet::combine(user.clone(), builtin, &[]).unwrap_err();
+            assert_eq!(
+                err,
+                RuleError::BuiltinId {
+                    at: Location::file(Path::new("/p/rules.toml")),
+                    id: "len-zero".to_owned(),
+                }
+            );
+        }
     }
 
     #[test]
@@ -643,7 +662,7 @@ replace = "size"
         let combined = RuleSet::combine(user_rules(), Some(RuleSet::builtin()), &[]).unwrap();
         assert_eq!(combined.get("no-foo").unwrap().priority, 0);
         assert_eq!(
-            combined.get("len-zero").unwrap().priority,
+            combined.get("len-to-size").unwrap().priority,
             -5,
             "explicit kept"
         );
@@ -665,7 +684,7 @@ replace = "size"
         );
         // Built-in ids may be disabled even when the catalog is off.
         let set = RuleSet::combine(user_rules(), None, &["len-zero".to_owned()]).unwrap();
-        assert_eq!(set.rules().len(), 1);
+        assert_eq!(set.rules().len(), 2);
     }
 
     #[test]
