@@ -116,6 +116,52 @@ fn write_applies_nested_rules_once() {
     assert_eq!(again.status.code(), Some(0), "{}", stderr_of(&again));
 }
 
+/// Runs `concur` with `args` in `dir` with its output on a pseudo-terminal,
+/// made by util-linux `script`, and `NO_COLOR` set to `no_color` or unset.
+/// Returns the terminal's output, stdout and stderr together.
+fn on_terminal(dir: &Path, args: &str, no_color: Option<&str>) -> String {
+    let command = format!("'{}' {args}", concur_bin().display());
+    let mut script = Command::new("script");
+    script
+        .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+        .current_dir(dir);
+    match no_color {
+        Some(value) => script.env("NO_COLOR", value),
+        None => script.env_remove("NO_COLOR"),
+    };
+    let output = script.output().expect("util-linux `script` runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn diff_colour_follows_no_color_and_flag() {
+    let dir = project("apply-colour");
+    let cases = [
+        ("apply src", None, true),
+        ("apply src", Some(""), true),
+        ("apply src", Some("1"), false),
+        ("apply --color always src", Some("1"), true),
+        ("apply --color never src", None, false),
+        ("apply --color auto src", Some("yes"), false),
+    ];
+    for (args, no_color, coloured) in cases {
+        let screen = on_terminal(&dir, args, no_color);
+        assert!(screen.contains("+    let value = (*r)?;"), "{screen}");
+        assert_eq!(
+            screen.contains("\x1b["),
+            coloured,
+            "{args} with NO_COLOR {no_color:?}: {screen:?}"
+        );
+    }
+    let piped = concur(&dir, &["apply", "--color", "always", "src"]);
+    let diff = String::from_utf8(piped.stdout.clone()).unwrap();
+    assert!(
+        diff.contains("\x1b[32m+    let value = (*r)?;\x1b[0m"),
+        "{diff:?}"
+    );
+}
+
 #[test]
 fn check_exits_1_on_changes() {
     let dir = project("apply-check");

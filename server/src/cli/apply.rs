@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ropey::Rope;
 use serde::Serialize;
 
-use super::diff::{self, Palette};
+use super::diff::{self, ColorChoice, Palette};
 use super::files::{self, FileWrite};
 use super::{EXIT_CHANGES_FOUND, EXIT_USAGE};
 use crate::job::{self, DocumentOutcome, JobDocument, JobOptions, JobSummary};
@@ -54,6 +54,10 @@ pub struct Args {
     /// the diff.
     #[arg(long)]
     pub json: bool,
+    /// Colour the diff: auto (on a terminal, unless the NO_COLOR
+    /// environment variable is set and not empty), always or never.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 #[derive(Serialize)]
@@ -199,11 +203,11 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         let line = serde_json::to_string(&output).map_err(|error| error.to_string())?;
         println!("{line}");
     } else if !args.write && !args.check {
-        let palette = if std::io::stdout().is_terminal() {
-            Palette::ANSI
-        } else {
-            Palette::PLAIN
-        };
+        let palette = Palette::choose(
+            args.color,
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        );
         let mut stdout = std::io::stdout().lock();
         for (source, outcome) in sources.iter().zip(&outcomes) {
             let text = diff::unified(&outcome.key, &source.text, &outcome.text, palette);
