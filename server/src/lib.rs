@@ -7,12 +7,14 @@
 //! proposals and their merge, `workers` the thread pool that runs a job's
 //! workers, `job` the rounds of match and merge shared by the CLI and the
 //! server, `trace` the editing-trace replay used by `concur bench-trace`,
-//! and `cli` the command line.
+//! `cli` the command line, and `plural` the counted nouns of its
+//! messages.
 
 pub mod cli;
 pub mod document;
 pub mod job;
 pub mod merge;
+pub mod plural;
 pub mod rules;
 pub mod syntax;
 pub mod text;

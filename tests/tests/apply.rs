@@ -94,7 +94,10 @@ fn diff_is_the_default() {
     assert!(!diff.contains('\x1b'), "no colours when stdout is a pipe");
     assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).unwrap(), BEFORE);
     let summary = stderr_of(&output);
-    assert!(summary.contains("1 files, 1 changed"), "{summary}");
+    assert!(
+        summary.starts_with("1 file, 1 changed, 15 rules, "),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -196,6 +199,30 @@ fn only_and_skip_select_rules() {
         stderr_of(&unknown).contains("\"no-such-rule\""),
         "{}",
         stderr_of(&unknown)
+    );
+}
+
+#[test]
+fn summary_singular_for_one() {
+    let dir = project("apply-singular");
+    let output = concur(&dir, &["apply", "--only", "try-macro", "src"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let summary = stderr_of(&output);
+    assert!(
+        summary
+            .starts_with("1 file, 1 changed, 1 rule, 1 applied, 0 conflicts, 0 dropped, 1 round, "),
+        "{summary}"
+    );
+
+    let base = "fn a() -> i32 {\n    1\n}\n";
+    fs::write(dir.join("base.rs"), base).unwrap();
+    fs::write(dir.join("one.rs"), base.replace('1', "2")).unwrap();
+    let merged = concur(&dir, &["merge", "base.rs", "one.rs"]);
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr_of(&merged));
+    let summary = stderr_of(&merged);
+    assert!(
+        summary.contains("1 proposal, 1 hunk applied, 0 deduplicated, 0 dropped"),
+        "{summary}"
     );
 }
 
@@ -353,7 +380,14 @@ fn merge_three_proposals() {
             .replace("    3\n", "    30\n")
     );
     let stderr = stderr_of(&output);
-    assert!(stderr.contains("dropped: three.rs lines 2-2"), "{stderr}");
+    assert!(
+        stderr.contains("dropped: three.rs line 2 of base.rs"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("3 proposals, 3 hunks applied, 0 deduplicated, 1 dropped"),
+        "{stderr}"
+    );
     assert!(stderr.contains("one.rs"), "{stderr}");
 
     let clean = concur(

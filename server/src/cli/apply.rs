@@ -15,6 +15,7 @@ use super::files::{self, FileWrite};
 use super::{EXIT_CHANGES_FOUND, EXIT_USAGE};
 use crate::job::{self, DocumentOutcome, JobDocument, JobOptions, JobSummary};
 use crate::merge::{GroupOutcome, MergeReport};
+use crate::plural;
 use crate::rules::{Config, RuleSet};
 use crate::workers::{CancelToken, Pool, Progress};
 
@@ -311,19 +312,20 @@ fn print_summary(summary: &JobSummary, rules: usize, elapsed: Duration, args: &A
         "changed"
     };
     eprintln!(
-        "{} files, {} {action}, {rules} rules, {} applied, {} conflicts, {} dropped, {} rounds, {:.0} ms",
-        summary.files,
+        "{}, {} {action}, {}, {} applied, {}, {} dropped, {}, {:.0} ms",
+        plural::count(summary.files, "file"),
         summary.changed_files,
+        plural::count(rules, "rule"),
         summary.applied,
-        summary.conflicts,
+        plural::count(summary.conflicts, "conflict"),
         summary.dropped,
-        summary.rounds,
+        plural::count(summary.rounds, "round"),
         elapsed.as_secs_f64() * 1000.0
     );
     if summary.failed_workers > 0 {
         eprintln!(
-            "warning: {} workers failed and contributed no edits; rerun with --json for details",
-            summary.failed_workers
+            "warning: {} failed and contributed no edits; rerun with --json for details",
+            plural::count(summary.failed_workers, "worker")
         );
     }
 }

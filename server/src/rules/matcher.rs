@@ -15,6 +15,7 @@ use super::precedence::{node_precedence, required_precedence, Precedence};
 use super::template::{leading_whitespace, reindent, Required, Segment, Whole};
 use super::{Case, Rule, RuleError, RuleSet};
 use crate::merge::{Group, Hunk};
+use crate::plural;
 use crate::syntax::Language;
 
 /// One node captured by a match.
@@ -334,15 +335,15 @@ impl Matcher {
         };
         let rule = self.rules.get(rule_index).ok_or_else(|| {
             render_error(format!(
-                "rule index {rule_index} is out of range: the set has {} rules",
-                self.rules.len()
+                "rule index {rule_index} is out of range: the set has {}",
+                plural::count(self.rules.len(), "rule")
             ))
         })?;
         let case = rule.cases().get(found.case).ok_or_else(|| {
             render_error(format!(
-                "case {} does not exist: the rule has {} cases",
+                "case {} does not exist: the rule has {}",
                 found.case,
-                rule.cases().len()
+                plural::count(rule.cases().len(), "case")
             ))
         })?;
         let len = text.len_bytes();

@@ -553,8 +553,9 @@ pub enum RuleError {
         ids: Vec<String>,
     },
     #[error(
-        "the combined {language} query of {rules} rules failed to compile although each \
-         rule compiled alone: {message}"
+        "the combined {language} query of {} failed to compile although each rule \
+         compiled alone: {message}",
+        crate::plural::count(*rules, "rule")
     )]
     CombinedQuery {
         language: &'static str,
