@@ -351,6 +351,91 @@ fn json_reports_rounds() {
     );
 }
 
+/// Returns the keys of a JSON object, sorted.
+fn keys(value: &serde_json::Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[test]
+fn json_shape_and_units() {
+    let dir = scratch_dir("apply-json-shape");
+    // Multi-byte text before the matches makes byte and char offsets differ.
+    let source = format!("// héllo wörld\n{BEFORE}");
+    fs::write(dir.join("a.rs"), &source).unwrap();
+    let output = concur(&dir, &["apply", "--json", "a.rs"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    assert_eq!(keys(&report), ["elapsed_ms", "files", "summary"]);
+    assert!(report["elapsed_ms"].as_f64().unwrap() > 0.0);
+    let summary = &report["summary"];
+    assert_eq!(
+        keys(summary),
+        [
+            "applied",
+            "changed_files",
+            "conflicts",
+            "dropped",
+            "failed_workers",
+            "files",
+            "rounds",
+            "workers"
+        ]
+    );
+    for key in keys(summary) {
+        assert!(summary[key].is_u64(), "{key}: {}", summary[key]);
+    }
+
+    let file = &report["files"][0];
+    assert_eq!(keys(file), ["changed", "path", "rounds"]);
+    assert_eq!(file["path"], "a.rs");
+    assert_eq!(file["changed"], true);
+    let round = &file["rounds"][0];
+    assert_eq!(keys(round), ["groups", "new_syntax_errors", "workers"]);
+    assert_eq!(round["new_syntax_errors"], serde_json::json!([]));
+
+    for worker in round["workers"].as_array().unwrap() {
+        assert_eq!(keys(worker), ["elapsed_ms", "error", "label", "worker"]);
+        assert!(worker["elapsed_ms"].as_f64().unwrap() >= 0.0, "{worker}");
+        assert!(worker["worker"].is_u64(), "{worker}");
+        assert!(worker["error"].is_null(), "{worker}");
+    }
+    let groups = round["groups"].as_array().unwrap();
+    for group in groups {
+        assert_eq!(
+            keys(group),
+            ["group", "label", "outcome", "priority", "span"]
+        );
+        assert_eq!(keys(&group["group"]), ["group", "worker"]);
+        assert_eq!(keys(&group["span"]), ["end", "start"]);
+        assert!(group["outcome"]["kind"].is_string(), "{group}");
+        let worker = &round["workers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|worker| worker["label"] == group["label"])
+            .unwrap_or_else(|| panic!("no worker report for {group}"));
+        assert_eq!(worker["worker"], group["group"]["worker"]);
+    }
+
+    // Spans of the first round are byte offsets into the file as read.
+    let try_macro = groups
+        .iter()
+        .find(|group| group["label"] == "try-macro")
+        .expect("try-macro matched");
+    let start = try_macro["span"]["start"].as_u64().unwrap() as usize;
+    let end = try_macro["span"]["end"].as_u64().unwrap() as usize;
+    assert_eq!(&source.as_bytes()[start..end], b"try!(*r)");
+    assert_eq!(try_macro["outcome"], serde_json::json!({"kind": "applied"}));
+}
+
 #[test]
 fn merge_three_proposals() {
     let dir = scratch_dir("merge-three");
