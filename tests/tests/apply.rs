@@ -226,6 +226,127 @@ fn summary_singular_for_one() {
     );
 }
 
+const CONFIRM_BEFORE: &str = "\
+fn port(value: Option<u16>, name: &str) -> u16 {
+    value.expect(&format!(\"{name} has no port\"))
+}
+
+fn check(v: &Vec<i32>) -> bool {
+    return v.len() == 0;
+}
+";
+
+const CONFIRM_AFTER: &str = "\
+fn port(value: Option<u16>, name: &str) -> u16 {
+    value.unwrap_or_else(|| panic!(\"{name} has no port\"))
+}
+
+fn check(v: &Vec<i32>) -> bool {
+    v.is_empty()
+}
+";
+
+#[test]
+fn confirm_rule_held_back_on_write() {
+    let dir = scratch_dir("apply-confirm");
+    let path = dir.join("a.rs");
+    let without_confirm =
+        CONFIRM_BEFORE.replace("    return v.len() == 0;\n", "    v.is_empty()\n");
+
+    // The diff shows the change, and stderr explains how to write it.
+    fs::write(&path, CONFIRM_BEFORE).unwrap();
+    let diff = concur(&dir, &["apply", "a.rs"]);
+    assert_eq!(diff.status.code(), Some(0), "{}", stderr_of(&diff));
+    let shown = String::from_utf8(diff.stdout.clone()).unwrap();
+    assert!(
+        shown.contains("+    value.unwrap_or_else(|| panic!("),
+        "{shown}"
+    );
+    let note = stderr_of(&diff);
+    assert!(note.contains("marked confirm: expect-fun-call"), "{note}");
+    assert!(note.contains("--yes"), "{note}");
+
+    // --write leaves the confirm rule's change out and reports it.
+    let write = concur(&dir, &["apply", "--write", "a.rs"]);
+    assert_eq!(write.status.code(), Some(0), "{}", stderr_of(&write));
+    assert_eq!(fs::read_to_string(&path).unwrap(), without_confirm);
+    let stderr = stderr_of(&write);
+    assert!(
+        stderr.contains(
+            "held back: changes of rules marked confirm were not written: expect-fun-call."
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--only expect-fun-call"), "{stderr}");
+
+    // --check does not count it either, unless --yes is given.
+    let check = concur(&dir, &["apply", "--check", "a.rs"]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr_of(&check));
+    assert!(
+        stderr_of(&check).contains("were not counted"),
+        "{}",
+        stderr_of(&check)
+    );
+    let check_yes = concur(&dir, &["apply", "--check", "--yes", "a.rs"]);
+    assert_eq!(
+        check_yes.status.code(),
+        Some(1),
+        "{}",
+        stderr_of(&check_yes)
+    );
+
+    // --yes writes it.
+    fs::write(&path, CONFIRM_BEFORE).unwrap();
+    let yes = concur(&dir, &["apply", "--write", "--yes", "a.rs"]);
+    assert_eq!(yes.status.code(), Some(0), "{}", stderr_of(&yes));
+    assert_eq!(fs::read_to_string(&path).unwrap(), CONFIRM_AFTER);
+    assert!(
+        !stderr_of(&yes).contains("held back"),
+        "{}",
+        stderr_of(&yes)
+    );
+
+    // So does naming the rule in --only, which runs only that rule.
+    fs::write(&path, CONFIRM_BEFORE).unwrap();
+    let only = concur(
+        &dir,
+        &["apply", "--write", "--only", "expect-fun-call", "a.rs"],
+    );
+    assert_eq!(only.status.code(), Some(0), "{}", stderr_of(&only));
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        CONFIRM_BEFORE.replace(
+            "value.expect(&format!(\"{name} has no port\"))",
+            "value.unwrap_or_else(|| panic!(\"{name} has no port\"))"
+        )
+    );
+
+    // --json lists the held rules.
+    fs::write(&path, CONFIRM_BEFORE).unwrap();
+    let json = concur(&dir, &["apply", "--write", "--json", "a.rs"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["held_back"], serde_json::json!(["expect-fun-call"]));
+    assert_eq!(fs::read_to_string(&path).unwrap(), without_confirm);
+}
+
+#[test]
+fn user_confirm_rule_held_back() {
+    let dir = project("apply-user-confirm");
+    fs::write(
+        dir.join("concur.toml"),
+        "[config]\nbuiltin = false\n\n[[rule]]\nid = \"rename-check\"\nlanguage = \"rust\"\nmessage = \"rename check\"\nconfirm = true\nquery = '((identifier) @match (#eq? @match \"check\"))'\nreplace = \"is_blank\"\n",
+    )
+    .unwrap();
+    let output = concur(&dir, &["apply", "--write", "src"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).unwrap(), BEFORE);
+    assert!(
+        stderr_of(&output).contains("were not written: rename-check."),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
 #[test]
 fn invalid_rules_file_exits_2() {
     let dir = project("apply-bad-rules");
@@ -373,7 +494,11 @@ fn json_shape_and_units() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
 
-    assert_eq!(keys(&report), ["elapsed_ms", "files", "summary"]);
+    assert_eq!(
+        keys(&report),
+        ["elapsed_ms", "files", "held_back", "summary"]
+    );
+    assert_eq!(report["held_back"], serde_json::json!([]));
     assert!(report["elapsed_ms"].as_f64().unwrap() > 0.0);
     let summary = &report["summary"];
     assert_eq!(
@@ -496,6 +621,16 @@ fn rules_lists_and_explains() {
     for id in ["try-macro", "len-zero", "expect-fun-call", "mem-take"] {
         assert!(listing.contains(id), "{listing}");
     }
+    assert!(listing.contains(" CONFIRM "), "{listing}");
+    let confirm_rules: Vec<&str> = listing
+        .lines()
+        .filter(|line| line.contains(" built-in  yes "))
+        .collect();
+    assert_eq!(confirm_rules.len(), 1, "{listing}");
+    assert!(
+        confirm_rules[0].starts_with("expect-fun-call "),
+        "{listing}"
+    );
     let explain = concur(&dir, &["rules", "--explain", "try-macro"]);
     assert_eq!(explain.status.code(), Some(0));
     assert!(String::from_utf8(explain.stdout).unwrap().contains("try!"));

@@ -139,6 +139,20 @@ fn catalog_loads_with_unique_ids() {
 }
 
 #[test]
+fn only_expect_fun_call_needs_confirm() {
+    // Its `|| panic!(..)` does not compile for `Result`, whose closure
+    // takes the error, and the rules cannot see types.
+    let rules = RuleSet::builtin();
+    let confirm: Vec<&str> = rules
+        .rules()
+        .iter()
+        .filter(|rule| rule.confirm)
+        .map(|rule| rule.id.as_str())
+        .collect();
+    assert_eq!(confirm, ["expect-fun-call"]);
+}
+
+#[test]
 fn catalog_examples_rewrite_as_documented() {
     for rule in RuleSet::builtin().rules() {
         let before = rule.example_before.as_deref().expect("example_before");

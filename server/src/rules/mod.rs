@@ -26,7 +26,7 @@
 //! '''
 //! replace = "$e.is_empty()"
 //! priority = 10                   # optional; lower wins a conflict
-//! confirm = false                 # optional; ask before applying
+//! confirm = false                 # optional; true: written only when confirmed
 //! example_before = "v.len() == 0" # optional, shown by `explain`
 //! example_after = "v.is_empty()"
 //! ```
@@ -168,7 +168,9 @@ pub struct Rule {
     pub message: String,
     /// Lower wins a conflict.
     pub priority: i64,
-    /// Whether the editor should ask before applying the rule.
+    /// Whether the rule's changes need the user's confirmation:
+    /// `concur apply --write` applies them only with `--yes` or when
+    /// `--only` names the rule, and editors should ask first.
     pub confirm: bool,
     /// Code the rule rewrites, for `explain`.
     pub example_before: Option<String>,
@@ -355,6 +357,18 @@ impl RuleSet {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Returns the set without the rules named in `ids`. Every other rule
+    /// keeps its priority, so conflicts among them resolve as before.
+    pub fn without(&self, ids: &[String]) -> RuleSet {
+        let rules = self
+            .rules
+            .iter()
+            .filter(|rule| !ids.contains(&rule.id))
+            .cloned()
+            .collect();
+        RuleSet::new(rules)
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
@@ -686,6 +700,23 @@ replace = "size"
         // Built-in ids may be disabled even when the catalog is off.
         let set = RuleSet::combine(user_rules(), None, &["len-zero".to_owned()]).unwrap();
         assert_eq!(set.rules().len(), 2);
+    }
+
+    #[test]
+    fn without_keeps_priorities() {
+        let combined = RuleSet::combine(user_rules(), Some(RuleSet::builtin()), &[]).unwrap();
+        let reduced = combined.without(&["no-foo".to_owned(), "try-macro".to_owned()]);
+        assert_eq!(reduced.rules().len(), combined.rules().len() - 2);
+        assert!(reduced.get("no-foo").is_none());
+        assert!(reduced.get("try-macro").is_none());
+        for rule in reduced.rules() {
+            assert_eq!(
+                rule.priority,
+                combined.get(&rule.id).unwrap().priority,
+                "{}",
+                rule.id
+            );
+        }
     }
 
     #[test]
