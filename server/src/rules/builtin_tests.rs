@@ -153,6 +153,20 @@ fn only_expect_fun_call_needs_confirm() {
 }
 
 #[test]
+fn tab_indented_multi_line_operands() {
+    check(
+        "try-macro",
+        "fn f() -> Result<(), E> {\n\tlet x = try!(\n\t\tfoo(\n\t\t\ta,\n\t\t)\n\t);\n}\n",
+        "fn f() -> Result<(), E> {\n\tlet x = foo(\n\t\ta,\n\t)?;\n}\n",
+    );
+    check(
+        "needless-return",
+        "fn f() -> P {\n\treturn P {\n\t\tx: 1,\n\t};\n}\n",
+        "fn f() -> P {\n\tP {\n\t\tx: 1,\n\t}\n}\n",
+    );
+}
+
+#[test]
 fn catalog_examples_rewrite_as_documented() {
     for rule in RuleSet::builtin().rules() {
         let before = rule.example_before.as_deref().expect("example_before");

@@ -12,7 +12,7 @@ use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, TextProvider, Tre
 
 use super::load::{MATCH_CAPTURE, SCOPE_CAPTURE};
 use super::precedence::{node_precedence, required_precedence, Precedence};
-use super::template::{leading_whitespace, reindent, Required, Segment, Whole};
+use super::template::{leading_whitespace, reindent, IndentStyle, Required, Segment, Whole};
 use super::{Case, Rule, RuleError, RuleSet};
 use crate::merge::{Group, Hunk};
 use crate::plural;
@@ -359,6 +359,10 @@ impl Matcher {
 
         let template = case.template();
         let match_indent = line_indent_at(text, found.node_range.start);
+        // The template's own indentation is rewritten in the document's
+        // indentation character, so tabs stay tabs.
+        let style = IndentStyle::of(&match_indent)
+            .or_else(|| continuation_indent_style(text, &found.node_range));
         let mut out = String::new();
         let segments = template.segments();
         for (index, segment) in segments.iter().enumerate() {
@@ -366,7 +370,7 @@ impl Matcher {
                 Segment::Text(literal) => {
                     let variable_follows =
                         matches!(segments.get(index + 1), Some(Segment::Variable(_)));
-                    push_indented(&mut out, literal, &match_indent, variable_follows);
+                    push_indented(&mut out, literal, &match_indent, style, variable_follows);
                 }
                 Segment::Variable(variable) => {
                     let required = match variable.required {
@@ -376,10 +380,8 @@ impl Matcher {
                     let Some(inserted) = capture_text(found, &variable.name, text) else {
                         continue;
                     };
-                    let target_indent = format!(
-                        "{match_indent}{}",
-                        variable.line_indent.as_deref().unwrap_or("")
-                    );
+                    let line_indent = variable.line_indent.as_deref().unwrap_or("");
+                    let target_indent = format!("{match_indent}{}", in_style(line_indent, style));
                     let body = reindent(
                         &inserted.text,
                         &inserted.indent,
@@ -563,22 +565,54 @@ fn line_indent_at(text: &Rope, offset: usize) -> String {
 }
 
 /// Appends template text, indenting each continuation line like the line
-/// where the match starts. Blank lines stay blank; a line break at the end
-/// of `literal` is indented only when a variable follows on that line.
-fn push_indented(out: &mut String, literal: &str, indent: &str, variable_follows: bool) {
+/// where the match starts, followed by the line's own indentation from the
+/// template in `style`. Blank lines stay blank; a line break at the end of
+/// `literal` is indented only when a variable follows on that line.
+fn push_indented(
+    out: &mut String,
+    literal: &str,
+    indent: &str,
+    style: Option<IndentStyle>,
+    variable_follows: bool,
+) {
     let mut lines = literal.split('\n').peekable();
     let mut first = true;
     while let Some(line) = lines.next() {
-        if !first {
-            out.push('\n');
-            let last = lines.peek().is_none();
-            if !line.is_empty() || (last && variable_follows) {
-                out.push_str(indent);
-            }
+        if first {
+            out.push_str(line);
+            first = false;
+            continue;
         }
-        out.push_str(line);
-        first = false;
+        out.push('\n');
+        let last = lines.peek().is_none();
+        if !line.is_empty() || (last && variable_follows) {
+            let own = leading_whitespace(line);
+            out.push_str(indent);
+            out.push_str(&in_style(own, style));
+            out.push_str(&line[own.len()..]);
+        }
     }
+}
+
+/// Returns `indent` rewritten in `style`, or unchanged when the style is
+/// unknown.
+fn in_style(indent: &str, style: Option<IndentStyle>) -> String {
+    match style {
+        Some(style) => style.convert(indent),
+        None => indent.to_owned(),
+    }
+}
+
+/// Returns the indentation style of the first indented line after the
+/// first line of `range`, for a match whose own line is not indented.
+fn continuation_indent_style(text: &Rope, range: &Range<usize>) -> Option<IndentStyle> {
+    let first = text.byte_to_line(range.start);
+    let last = text.byte_to_line(range.end);
+    (first + 1..=last).find_map(|line| match text.line(line).chars().next() {
+        Some('\t') => Some(IndentStyle::Tabs),
+        Some(' ') => Some(IndentStyle::Spaces),
+        _ => None,
+    })
 }
 
 /// Widens a deleted range: over its whole line(s) when nothing else is on
@@ -953,6 +987,55 @@ replace = '''{replace}'''
             "$x",
             "fn f() {\n    let v = wrap(\n        Point {\n            x: 1,\n        },\n    );\n}\n",
             "fn f() {\n    let v = Point {\n        x: 1,\n    };\n}\n",
+        );
+    }
+
+    #[test]
+    fn multi_line_template_indented_with_tabs() {
+        // The template indents with spaces, but a tab-indented file gets
+        // tabs, and the capture's lines move by one tab.
+        check(
+            "old",
+            "new(\n    $x,\n)",
+            "fn f() {\n\tlet v = old(vec![\n\t\t1,\n\t\t2,\n\t]);\n}\n",
+            "fn f() {\n\tlet v = new(\n\t\tvec![\n\t\t\t1,\n\t\t\t2,\n\t\t],\n\t);\n}\n",
+        );
+        // A template indented with a tab gives spaces in a space-indented
+        // file.
+        check(
+            "old",
+            "new(\n\t$x,\n)",
+            "fn f() {\n    let v = old(vec![\n        1,\n    ]);\n}\n",
+            "fn f() {\n    let v = new(\n        vec![\n            1,\n        ],\n    );\n}\n",
+        );
+    }
+
+    #[test]
+    fn top_level_match_takes_style_from_its_lines() {
+        // The match's own line is not indented, so the capture's lines
+        // tell which character the file indents with.
+        check(
+            "old",
+            "new(\n    $x,\n)",
+            "const V: Vec<i32> = old(vec![\n\t1,\n]);\n",
+            "const V: Vec<i32> = new(\n\tvec![\n\t\t1,\n\t],\n);\n",
+        );
+    }
+
+    #[test]
+    fn multi_line_capture_dedented_with_tabs() {
+        check(
+            "wrap",
+            "$x",
+            "fn f() {\n\tlet v = wrap(\n\t\tPoint {\n\t\t\tx: 1,\n\t\t},\n\t);\n}\n",
+            "fn f() {\n\tlet v = Point {\n\t\tx: 1,\n\t};\n}\n",
+        );
+        // Spaces that align a line after its tabs stay as they are.
+        check(
+            "wrap",
+            "$x",
+            "fn f() {\n\tlet v = wrap(\n\t\tg(a,\n\t\t  b),\n\t);\n}\n",
+            "fn f() {\n\tlet v = g(a,\n\t  b);\n}\n",
         );
     }
 

@@ -50,9 +50,14 @@
 //! parenthesised when it replaces an expression in a position that needs
 //! it. The continuation lines of a multi-line capture are re-indented to
 //! the template's position, and the template's own continuation lines are
-//! indented like the line where the match starts. An empty template deletes
-//! the match together with its line when nothing else is on that line, and
-//! otherwise with the spaces before it.
+//! indented like the line where the match starts. The template's own
+//! indentation is rewritten in the file's indentation character, taken
+//! from the match's line (or, when that is not indented, the match's next
+//! indented line): tabs, one per 4 columns, in a tab-indented file, and
+//! spaces in a space-indented one. A capture's lines keep their own
+//! characters and only move by the difference in indentation. An empty
+//! template deletes the match together with its line when nothing else is
+//! on that line, and otherwise with the spaces before it.
 //!
 //! # Cases and scopes (extensions)
 //!
