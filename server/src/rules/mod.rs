@@ -309,8 +309,10 @@ impl RuleSet {
     /// the combined list, so built-in rules lose conflicts to user rules.
     ///
     /// # Errors
-    /// `BuiltinId` when a user rule has the id of a built-in rule, even when
-    /// `builtin` is `None` (loading a file already rejects such a rule).
+    /// `BuiltinId` when a rule of `user` that is not itself built in has the
+    /// id of a built-in rule, even when `builtin` is `None` (loading a file
+    /// already rejects such a rule). Built-in rules in `user`, as in an
+    /// already combined set, are kept once.
     /// `UnknownDisabled` naming every id in `disable` that is neither a user
     /// rule nor a built-in rule (even when `builtin` is `None`, built-in ids
     /// are accepted there).
@@ -320,11 +322,11 @@ impl RuleSet {
         disable: &[String],
     ) -> Result<RuleSet, RuleError> {
         let catalog = RuleSet::builtin();
-        if let Some(rule) = user
+        let clash = user
             .rules()
             .iter()
-            .find(|rule| catalog.get(&rule.id).is_some())
-        {
+            .find(|rule| !rule.is_builtin() && catalog.get(&rule.id).is_some());
+        if let Some(rule) = clash {
             return Err(RuleError::BuiltinId {
                 at: Location::file(rule.source.path()),
                 id: rule.id.clone(),
@@ -350,7 +352,16 @@ impl RuleSet {
         let enabled = |rule: &&Rule| !disable.contains(&rule.id);
         let mut rules: Vec<Rule> = user.rules().iter().filter(enabled).cloned().collect();
         if let Some(builtin) = &builtin {
-            rules.extend(builtin.rules().iter().filter(enabled).cloned());
+            // Built-in rules passed in `user` (a combined set) are not
+            // repeated.
+            rules.extend(
+                builtin
+                    .rules()
+                    .iter()
+                    .filter(enabled)
+                    .filter(|rule| user.get(&rule.id).is_none())
+                    .cloned(),
+            );
         }
         for (position, rule) in rules.iter_mut().enumerate() {
             if !rule.priority_explicit {
@@ -675,6 +686,19 @@ replace = "size"
                 }
             );
         }
+    }
+
+    #[test]
+    fn combine_accepts_a_combined_set() {
+        let combined = RuleSet::combine(user_rules(), Some(RuleSet::builtin()), &[]).unwrap();
+        let again = RuleSet::combine(
+            combined.clone(),
+            Some(RuleSet::builtin()),
+            &["no-foo".to_owned()],
+        )
+        .unwrap();
+        assert_eq!(again.rules().len(), combined.rules().len() - 1);
+        assert!(again.get("no-foo").is_none());
     }
 
     #[test]
