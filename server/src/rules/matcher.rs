@@ -3,6 +3,7 @@
 //! with each match handed to its rule and case. Also rendering a match into
 //! an edit `Group` with the case's template.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use ropey::{Rope, RopeSlice};
 use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, TextProvider, Tree};
 
 use super::load::{MATCH_CAPTURE, SCOPE_CAPTURE};
-use super::precedence::{node_precedence, required_precedence, Precedence};
+use super::precedence::{node_precedence, required_precedence_in, Precedence};
 use super::template::{leading_whitespace, reindent, IndentStyle, Required, Segment, Whole};
 use super::{Case, Rule, RuleError, RuleSet};
 use crate::merge::{Group, Hunk};
@@ -202,6 +203,8 @@ impl Matcher {
         // Per rule: (match, pattern index) and per (rule, case) the scopes.
         let mut found: Vec<Vec<(RuleMatch, usize)>> = vec![Vec::new(); self.rules.len()];
         let mut scopes: Vec<Scopes> = Vec::new();
+        // Per match with a single `@match` node: rule, index in `found`, node.
+        let mut single_nodes: Vec<(usize, usize, Node<'_>)> = Vec::new();
         let mut matches = cursor.matches(&self.query, tree.root_node(), RopeText(text));
         while let Some(query_match) = matches.next() {
             let owner = self.patterns[query_match.pattern_index];
@@ -246,13 +249,9 @@ impl Matcher {
             {
                 continue;
             }
-            let context = match match_nodes.as_slice() {
-                [node] => required_precedence(*node),
-                _ => Precedence::Lowest,
-            };
-            let starts_statement = match match_nodes.as_slice() {
-                [node] => starts_statement(*node),
-                _ => false,
+            let single = match match_nodes.as_slice() {
+                [node] => Some(*node),
+                _ => None,
             };
             let mut captures: Vec<Capture> = query_match
                 .captures
@@ -269,19 +268,33 @@ impl Matcher {
                 (a.range.start, a.range.end, &a.name).cmp(&(b.range.start, b.range.end, &b.name))
             });
             let template = self.rules[owner.rule].cases()[owner.case].template();
-            if drops_a_comment(tree, start..end, &captures, template) {
+            if drops_a_comment(tree, single, start..end, &captures, template) {
                 continue;
             }
+            if let Some(node) = single {
+                single_nodes.push((owner.rule, found[owner.rule].len(), node));
+            }
+            // A single `@match` node's context is filled in below.
             found[owner.rule].push((
                 RuleMatch {
                     case: owner.case,
                     node_range: start..end,
                     captures,
-                    context,
-                    starts_statement,
+                    context: Precedence::Lowest,
+                    starts_statement: false,
                 },
                 query_match.pattern_index,
             ));
+        }
+        drop(matches);
+
+        let nodes: Vec<Node<'_>> = single_nodes.iter().map(|(_, _, node)| *node).collect();
+        let parents = parents_of(tree, &nodes);
+        for (rule, index, node) in single_nodes {
+            let parent = parents.get(&node.id()).copied();
+            let (found, _) = &mut found[rule][index];
+            found.context = required_precedence_in(node, parent);
+            found.starts_statement = starts_statement(node, parent);
         }
 
         found
@@ -644,13 +657,14 @@ fn deletion_range(text: &Rope, range: Range<usize>) -> Range<usize> {
     }
 }
 
-/// Returns true when `node` begins a statement: it is an expression
-/// statement, the first child of one, or the tail expression of a block.
-fn starts_statement(node: Node<'_>) -> bool {
+/// Returns true when `node`, whose parent is `parent`, begins a statement:
+/// it is an expression statement, the first child of one, or the tail
+/// expression of a block.
+fn starts_statement<'tree>(node: Node<'tree>, parent: Option<Node<'tree>>) -> bool {
     if node.kind() == "expression_statement" {
         return true;
     }
-    let Some(parent) = node.parent() else {
+    let Some(parent) = parent else {
         return false;
     };
     match parent.kind() {
@@ -717,11 +731,51 @@ fn ends_statement_early(text: &str) -> bool {
     }
 }
 
+/// Returns the parent of each of `nodes`, keyed by node id, from one walk
+/// down from the root that enters only nodes containing one of `nodes`.
+/// tree-sitter's `Node::parent` walks down from the root on every call, so
+/// calling it for every match of a deep chain costs time quadratic in the
+/// chain's depth. This walk visits each node on the way to a target once,
+/// with its siblings.
+fn parents_of<'tree>(tree: &'tree Tree, nodes: &[Node<'tree>]) -> HashMap<usize, Node<'tree>> {
+    let mut parents = HashMap::with_capacity(nodes.len());
+    if nodes.is_empty() {
+        return parents;
+    }
+    let targets: HashSet<usize> = nodes.iter().map(Node::id).collect();
+    let mut ranges: Vec<Range<usize>> = nodes.iter().map(Node::byte_range).collect();
+    ranges.sort_by_key(|range| (range.start, range.end));
+    // Whether some target lies inside `range`. A target that starts inside
+    // it but ends after it is an ancestor, so the scan skips those.
+    let contains_target = |range: Range<usize>| {
+        let first = ranges.partition_point(|target| target.start < range.start);
+        ranges[first..]
+            .iter()
+            .take_while(|target| target.start <= range.end)
+            .any(|target| target.end <= range.end)
+    };
+    let mut cursor = tree.walk();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        for child in node.children(&mut cursor) {
+            if targets.contains(&child.id()) {
+                parents.insert(child.id(), node);
+            }
+            if contains_target(child.byte_range()) {
+                stack.push(child);
+            }
+        }
+    }
+    parents
+}
+
 /// Returns true when a comment inside the matched range would be lost: it
 /// lies outside every capture that the template inserts. Such a match is
-/// skipped, since a rewrite must not delete the user's comments.
+/// skipped, since a rewrite must not delete the user's comments. `single`
+/// is the `@match` node when there is one, which spans the whole range.
 fn drops_a_comment(
     tree: &Tree,
+    single: Option<Node<'_>>,
     matched: Range<usize>,
     captures: &[Capture],
     template: &super::Template,
@@ -735,10 +789,13 @@ fn drops_a_comment(
         })
         .map(|capture| &capture.range)
         .collect();
-    let Some(cover) = tree
-        .root_node()
-        .descendant_for_byte_range(matched.start, matched.end)
-    else {
+    // `descendant_for_byte_range` walks down from the root, so a single
+    // match node is used as it is.
+    let cover = single.or_else(|| {
+        tree.root_node()
+            .descendant_for_byte_range(matched.start, matched.end)
+    });
+    let Some(cover) = cover else {
         return false;
     };
     let mut stack = vec![cover];
@@ -1279,6 +1336,36 @@ replace = "h($n)"
                      partial matches, 1000 for {long}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn parents_of_equals_node_parent() {
+        let (_, text) = corpus().pop().expect("examples");
+        let tree = Language::Rust.parse_str(&text).unwrap();
+        let mut nodes = Vec::new();
+        let mut cursor = tree.walk();
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            nodes.push(node);
+            stack.extend(node.children(&mut cursor));
+        }
+        assert!(nodes.len() > 500, "{} nodes", nodes.len());
+        let parents = parents_of(&tree, &nodes);
+        for node in &nodes {
+            assert_eq!(
+                parents.get(&node.id()).copied(),
+                node.parent(),
+                "{} at {:?}",
+                node.kind(),
+                node.byte_range()
+            );
+        }
+        // A few nodes only: the walk still finds each one's parent.
+        let some: Vec<Node<'_>> = nodes.iter().step_by(97).copied().collect();
+        let parents = parents_of(&tree, &some);
+        for node in &some {
+            assert_eq!(parents.get(&node.id()).copied(), node.parent());
         }
     }
 
