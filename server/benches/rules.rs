@@ -1,7 +1,9 @@
 //! End-to-end cost of running 100 rules on a large real Rust file, against
 //! the floor of one parse plus one combined query pass and against 100
 //! separate query passes. Also the peak memory of many workers against
-//! one. Results are recorded in BENCHMARKS.md.
+//! one, and the built-in rules on one long `&&` chain, whose left-nested
+//! binary expressions make badly shaped query patterns quadratic. Results
+//! are recorded in BENCHMARKS.md.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
@@ -266,5 +268,53 @@ fn peak_memory(_c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, end_to_end, peak_memory);
+/// Returns a function whose body is one `&&` chain of `operands` operands, each
+/// made by `operand` from its index.
+fn and_chain(operands: usize, operand: impl Fn(usize) -> String) -> String {
+    let chain: Vec<String> = (0..operands).map(operand).collect();
+    format!("fn f() -> bool {{\n    {}\n}}\n", chain.join(" && "))
+}
+
+fn long_and_chain(c: &mut Criterion) {
+    let rules = RuleSet::builtin();
+    let matcher = rules.matcher(Language::Rust).unwrap();
+    let pool = Pool::with_default_threads().unwrap();
+    let mut group = c.benchmark_group("builtin_rules_on_and_chain");
+    group.sample_size(10);
+    for operands in [500, 2000] {
+        // Plain operands match no rule: the query pass alone.
+        let plain = Rope::from_str(&and_chain(operands, |i| format!("a{i}")));
+        group.bench_function(format!("find_{operands}_plain_operands"), |b| {
+            b.iter(|| {
+                let tree = Language::Rust.parse_rope(&plain, None).unwrap();
+                black_box(matcher.find(&tree, &plain, None))
+            });
+        });
+        // Every operand is a `bool-comparison` match.
+        let compared = Rope::from_str(&and_chain(operands, |i| format!("a{i} == true")));
+        group.bench_function(format!("end_to_end_{operands}_compared_operands"), |b| {
+            b.iter(|| {
+                let documents = vec![JobDocument {
+                    key: "chain.rs".to_owned(),
+                    language: Language::Rust,
+                    text: compared.clone(),
+                }];
+                black_box(
+                    job::run_rules(
+                        &pool,
+                        &rules,
+                        documents,
+                        &one_round(),
+                        &CancelToken::new(),
+                        |_| {},
+                    )
+                    .unwrap(),
+                )
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, end_to_end, peak_memory, long_and_chain);
 criterion_main!(benches);

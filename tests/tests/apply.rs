@@ -94,7 +94,10 @@ fn diff_is_the_default() {
     assert!(!diff.contains('\x1b'), "no colours when stdout is a pipe");
     assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).unwrap(), BEFORE);
     let summary = stderr_of(&output);
-    assert!(summary.contains("1 files, 1 changed"), "{summary}");
+    assert!(
+        summary.starts_with("1 file, 1 changed, 15 rules, "),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -114,6 +117,52 @@ fn write_applies_nested_rules_once() {
     // A second run finds nothing left to do.
     let again = concur(&dir, &["apply", "--check"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr_of(&again));
+}
+
+/// Runs `concur` with `args` in `dir` with its output on a pseudo-terminal,
+/// made by util-linux `script`, and `NO_COLOR` set to `no_color` or unset.
+/// Returns the terminal's output, stdout and stderr together.
+fn on_terminal(dir: &Path, args: &str, no_color: Option<&str>) -> String {
+    let command = format!("'{}' {args}", concur_bin().display());
+    let mut script = Command::new("script");
+    script
+        .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+        .current_dir(dir);
+    match no_color {
+        Some(value) => script.env("NO_COLOR", value),
+        None => script.env_remove("NO_COLOR"),
+    };
+    let output = script.output().expect("util-linux `script` runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn diff_colour_follows_no_color_and_flag() {
+    let dir = project("apply-colour");
+    let cases = [
+        ("apply src", None, true),
+        ("apply src", Some(""), true),
+        ("apply src", Some("1"), false),
+        ("apply --color always src", Some("1"), true),
+        ("apply --color never src", None, false),
+        ("apply --color auto src", Some("yes"), false),
+    ];
+    for (args, no_color, coloured) in cases {
+        let screen = on_terminal(&dir, args, no_color);
+        assert!(screen.contains("+    let value = (*r)?;"), "{screen}");
+        assert_eq!(
+            screen.contains("\x1b["),
+            coloured,
+            "{args} with NO_COLOR {no_color:?}: {screen:?}"
+        );
+    }
+    let piped = concur(&dir, &["apply", "--color", "always", "src"]);
+    let diff = String::from_utf8(piped.stdout.clone()).unwrap();
+    assert!(
+        diff.contains("\x1b[32m+    let value = (*r)?;\x1b[0m"),
+        "{diff:?}"
+    );
 }
 
 #[test]
@@ -154,6 +203,151 @@ fn only_and_skip_select_rules() {
 }
 
 #[test]
+fn summary_singular_for_one() {
+    let dir = project("apply-singular");
+    let output = concur(&dir, &["apply", "--only", "try-macro", "src"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let summary = stderr_of(&output);
+    assert!(
+        summary
+            .starts_with("1 file, 1 changed, 1 rule, 1 applied, 0 conflicts, 0 dropped, 1 round, "),
+        "{summary}"
+    );
+
+    let base = "fn a() -> i32 {\n    1\n}\n";
+    fs::write(dir.join("base.rs"), base).unwrap();
+    fs::write(dir.join("one.rs"), base.replace('1', "2")).unwrap();
+    let merged = concur(&dir, &["merge", "base.rs", "one.rs"]);
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr_of(&merged));
+    let summary = stderr_of(&merged);
+    assert!(
+        summary.contains("1 proposal, 1 hunk applied, 0 deduplicated, 0 dropped"),
+        "{summary}"
+    );
+}
+
+const CONFIRM_BEFORE: &str = "\
+fn port(value: Option<u16>, name: &str) -> u16 {
+    value.expect(&format!(\"{name} has no port\"))
+}
+
+fn check(v: &Vec<i32>) -> bool {
+    return v.len() == 0;
+}
+";
+
+const CONFIRM_AFTER: &str = "\
+fn port(value: Option<u16>, name: &str) -> u16 {
+    value.unwrap_or_else(|| panic!(\"{name} has no port\"))
+}
+
+fn check(v: &Vec<i32>) -> bool {
+    v.is_empty()
+}
+";
+
+#[test]
+fn confirm_rule_held_back_on_write() {
+    let dir = scratch_dir("apply-confirm");
+    let path = dir.join("a.rs");
+    let without_confirm =
+        CONFIRM_BEFORE.replace("    return v.len() == 0;\n", "    v.is_empty()\n");
+
+    // The diff shows the change, and stderr explains how to write it.
+    fs::write(&path, CONFIRM_BEFORE).unwrap();
+    let diff = concur(&dir, &["apply", "a.rs"]);
+    assert_eq!(diff.status.code(), Some(0), "{}", stderr_of(&diff));
+    let shown = String::from_utf8(diff.stdout.clone()).unwrap();
+    assert!(
+        shown.contains("+    value.unwrap_or_else(|| panic!("),
+        "{shown}"
+    );
+    let note = stderr_of(&diff);
+    assert!(note.contains("marked confirm: expect-fun-call"), "{note}");
+    assert!(note.contains("--yes"), "{note}");
+
+    // --write leaves the confirm rule's change out and reports it.
+    let write = concur(&dir, &["apply", "--write", "a.rs"]);
+    assert_eq!(write.status.code(), Some(0), "{}", stderr_of(&write));
+    assert_eq!(fs::read_to_string(&path).unwrap(), without_confirm);
+    let stderr = stderr_of(&write);
+    assert!(
+        stderr.contains(
+            "held back: changes of rules marked confirm were not written: expect-fun-call."
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--only expect-fun-call"), "{stderr}");
+
+    // --check does not count it either, unless --yes is given.
+    let check = concur(&dir, &["apply", "--check", "a.rs"]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr_of(&check));
+    assert!(
+        stderr_of(&check).contains("were not counted"),
+        "{}",
+        stderr_of(&check)
+    );
+    let check_yes = concur(&dir, &["apply", "--check", "--yes", "a.rs"]);
+    assert_eq!(
+        check_yes.status.code(),
+        Some(1),
+        "{}",
+        stderr_of(&check_yes)
+    );
+
+    // --yes writes it.
+    fs::write(&path, CONFIRM_BEFORE).unwrap();
+    let yes = concur(&dir, &["apply", "--write", "--yes", "a.rs"]);
+    assert_eq!(yes.status.code(), Some(0), "{}", stderr_of(&yes));
+    assert_eq!(fs::read_to_string(&path).unwrap(), CONFIRM_AFTER);
+    assert!(
+        !stderr_of(&yes).contains("held back"),
+        "{}",
+        stderr_of(&yes)
+    );
+
+    // So does naming the rule in --only, which runs only that rule.
+    fs::write(&path, CONFIRM_BEFORE).unwrap();
+    let only = concur(
+        &dir,
+        &["apply", "--write", "--only", "expect-fun-call", "a.rs"],
+    );
+    assert_eq!(only.status.code(), Some(0), "{}", stderr_of(&only));
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        CONFIRM_BEFORE.replace(
+            "value.expect(&format!(\"{name} has no port\"))",
+            "value.unwrap_or_else(|| panic!(\"{name} has no port\"))"
+        )
+    );
+
+    // --json lists the held rules.
+    fs::write(&path, CONFIRM_BEFORE).unwrap();
+    let json = concur(&dir, &["apply", "--write", "--json", "a.rs"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["held_back"], serde_json::json!(["expect-fun-call"]));
+    assert_eq!(fs::read_to_string(&path).unwrap(), without_confirm);
+}
+
+#[test]
+fn user_confirm_rule_held_back() {
+    let dir = project("apply-user-confirm");
+    fs::write(
+        dir.join("concur.toml"),
+        "[config]\nbuiltin = false\n\n[[rule]]\nid = \"rename-check\"\nlanguage = \"rust\"\nmessage = \"rename check\"\nconfirm = true\nquery = '((identifier) @match (#eq? @match \"check\"))'\nreplace = \"is_blank\"\n",
+    )
+    .unwrap();
+    let output = concur(&dir, &["apply", "--write", "src"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).unwrap(), BEFORE);
+    assert!(
+        stderr_of(&output).contains("were not written: rename-check."),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
 fn invalid_rules_file_exits_2() {
     let dir = project("apply-bad-rules");
     fs::write(
@@ -185,6 +379,31 @@ fn user_rule_from_concur_toml_runs() {
         "{diff}"
     );
     assert!(!diff.contains("(*r)?"), "built-in rules are off: {diff}");
+}
+
+#[test]
+fn user_rule_with_builtin_id_exits_2() {
+    let rule = "[[rule]]\nid = \"len-zero\"\nlanguage = \"rust\"\nmessage = \"mine\"\nquery = '((identifier) @match (#eq? @match \"check\"))'\nreplace = \"is_blank\"\n";
+    let dir = project("apply-builtin-id");
+    fs::write(dir.join("rules.toml"), rule).unwrap();
+    let from_flag = concur(&dir, &["apply", "--rules", "rules.toml", "src"]);
+    fs::write(dir.join("concur.toml"), rule).unwrap();
+    let from_config = concur(&dir, &["apply", "--write", "src"]);
+    let listing = concur(&dir, &["rules"]);
+    for (output, file) in [
+        (&from_flag, "rules.toml:1: "),
+        (&from_config, "concur.toml:1: "),
+        (&listing, "concur.toml:1: "),
+    ] {
+        assert_eq!(output.status.code(), Some(2), "{}", stderr_of(output));
+        let stderr = stderr_of(output);
+        assert!(stderr.contains(file), "{stderr}");
+        assert!(stderr.contains("\"len-zero\""), "{stderr}");
+        assert!(stderr.contains("another id"), "{stderr}");
+        assert!(stderr.contains("disable = [\"len-zero\"]"), "{stderr}");
+        assert!(output.stdout.is_empty(), "{}", stderr_of(output));
+    }
+    assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).unwrap(), BEFORE);
 }
 
 #[test]
@@ -253,6 +472,95 @@ fn json_reports_rounds() {
     );
 }
 
+/// Returns the keys of a JSON object, sorted.
+fn keys(value: &serde_json::Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[test]
+fn json_shape_and_units() {
+    let dir = scratch_dir("apply-json-shape");
+    // Multi-byte text before the matches makes byte and char offsets differ.
+    let source = format!("// héllo wörld\n{BEFORE}");
+    fs::write(dir.join("a.rs"), &source).unwrap();
+    let output = concur(&dir, &["apply", "--json", "a.rs"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    assert_eq!(
+        keys(&report),
+        ["elapsed_ms", "files", "held_back", "summary"]
+    );
+    assert_eq!(report["held_back"], serde_json::json!([]));
+    assert!(report["elapsed_ms"].as_f64().unwrap() > 0.0);
+    let summary = &report["summary"];
+    assert_eq!(
+        keys(summary),
+        [
+            "applied",
+            "changed_files",
+            "conflicts",
+            "dropped",
+            "failed_workers",
+            "files",
+            "rounds",
+            "workers"
+        ]
+    );
+    for key in keys(summary) {
+        assert!(summary[key].is_u64(), "{key}: {}", summary[key]);
+    }
+
+    let file = &report["files"][0];
+    assert_eq!(keys(file), ["changed", "path", "rounds"]);
+    assert_eq!(file["path"], "a.rs");
+    assert_eq!(file["changed"], true);
+    let round = &file["rounds"][0];
+    assert_eq!(keys(round), ["groups", "new_syntax_errors", "workers"]);
+    assert_eq!(round["new_syntax_errors"], serde_json::json!([]));
+
+    for worker in round["workers"].as_array().unwrap() {
+        assert_eq!(keys(worker), ["elapsed_ms", "error", "label", "worker"]);
+        assert!(worker["elapsed_ms"].as_f64().unwrap() >= 0.0, "{worker}");
+        assert!(worker["worker"].is_u64(), "{worker}");
+        assert!(worker["error"].is_null(), "{worker}");
+    }
+    let groups = round["groups"].as_array().unwrap();
+    for group in groups {
+        assert_eq!(
+            keys(group),
+            ["group", "label", "outcome", "priority", "span"]
+        );
+        assert_eq!(keys(&group["group"]), ["group", "worker"]);
+        assert_eq!(keys(&group["span"]), ["end", "start"]);
+        assert!(group["outcome"]["kind"].is_string(), "{group}");
+        let worker = &round["workers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|worker| worker["label"] == group["label"])
+            .unwrap_or_else(|| panic!("no worker report for {group}"));
+        assert_eq!(worker["worker"], group["group"]["worker"]);
+    }
+
+    // Spans of the first round are byte offsets into the file as read.
+    let try_macro = groups
+        .iter()
+        .find(|group| group["label"] == "try-macro")
+        .expect("try-macro matched");
+    let start = try_macro["span"]["start"].as_u64().unwrap() as usize;
+    let end = try_macro["span"]["end"].as_u64().unwrap() as usize;
+    assert_eq!(&source.as_bytes()[start..end], b"try!(*r)");
+    assert_eq!(try_macro["outcome"], serde_json::json!({"kind": "applied"}));
+}
+
 #[test]
 fn merge_three_proposals() {
     let dir = scratch_dir("merge-three");
@@ -282,7 +590,14 @@ fn merge_three_proposals() {
             .replace("    3\n", "    30\n")
     );
     let stderr = stderr_of(&output);
-    assert!(stderr.contains("dropped: three.rs lines 2-2"), "{stderr}");
+    assert!(
+        stderr.contains("dropped: three.rs line 2 of base.rs"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("3 proposals, 3 hunks applied, 0 deduplicated, 1 dropped"),
+        "{stderr}"
+    );
     assert!(stderr.contains("one.rs"), "{stderr}");
 
     let clean = concur(
@@ -306,6 +621,16 @@ fn rules_lists_and_explains() {
     for id in ["try-macro", "len-zero", "expect-fun-call", "mem-take"] {
         assert!(listing.contains(id), "{listing}");
     }
+    assert!(listing.contains(" CONFIRM "), "{listing}");
+    let confirm_rules: Vec<&str> = listing
+        .lines()
+        .filter(|line| line.contains(" built-in  yes "))
+        .collect();
+    assert_eq!(confirm_rules.len(), 1, "{listing}");
+    assert!(
+        confirm_rules[0].starts_with("expect-fun-call "),
+        "{listing}"
+    );
     let explain = concur(&dir, &["rules", "--explain", "try-macro"]);
     assert_eq!(explain.status.code(), Some(0));
     assert!(String::from_utf8(explain.stdout).unwrap().contains("try!"));

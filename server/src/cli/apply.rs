@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 use ropey::Rope;
 use serde::Serialize;
 
-use super::diff::{self, Palette};
+use super::diff::{self, ColorChoice, Palette};
 use super::files::{self, FileWrite};
 use super::{EXIT_CHANGES_FOUND, EXIT_USAGE};
 use crate::job::{self, DocumentOutcome, JobDocument, JobOptions, JobSummary};
 use crate::merge::{GroupOutcome, MergeReport};
+use crate::plural;
 use crate::rules::{Config, RuleSet};
 use crate::workers::{CancelToken, Pool, Progress};
 
@@ -42,6 +43,10 @@ pub struct Args {
     /// Change nothing; exit 1 when any rule still applies.
     #[arg(long, group = "mode")]
     pub check: bool,
+    /// With --write or --check, also apply the rules marked `confirm`
+    /// (without it, only those named in --only apply).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Maximum rounds of match and merge, 1 to 100 (default 3, or
     /// max_rounds from concur.toml).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
@@ -54,6 +59,10 @@ pub struct Args {
     /// the diff.
     #[arg(long)]
     pub json: bool,
+    /// Colour the diff: auto (on a terminal, unless the NO_COLOR
+    /// environment variable is set and not empty), always or never.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 #[derive(Serialize)]
@@ -67,6 +76,8 @@ struct JsonFile<'a> {
 struct JsonOutput<'a> {
     summary: &'a JobSummary,
     elapsed_ms: f64,
+    /// Rules marked `confirm` whose changes this run left out.
+    held_back: &'a BTreeSet<String>,
     files: Vec<JsonFile<'a>>,
 }
 
@@ -141,6 +152,10 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
     let mut bar = ProgressLine::new(std::io::stderr().is_terminal());
     let mut outcomes: Vec<Option<DocumentOutcome>> = vec![None; sources.len()];
     let mut rule_count = 0;
+    // Rules marked `confirm` whose changes were left out of the result.
+    let mut held_back: BTreeSet<String> = BTreeSet::new();
+    // Rules marked `confirm` whose changes are in the result.
+    let mut confirmed: BTreeSet<String> = BTreeSet::new();
     for (config_path, (config, members)) in &groups {
         if let Some(path) = config_path {
             tracing::info!(path = %path.display(), files = members.len(), "using configuration");
@@ -155,27 +170,61 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
             round_time_limit: Duration::from_secs(120),
             validate: true,
         };
-        let documents = members
-            .iter()
-            .map(|&index| JobDocument {
-                key: sources[index].path.display().to_string(),
-                language: sources[index].language,
-                text: Rope::from_str(&sources[index].text),
-            })
-            .collect();
-        let results = job::run_rules(
-            &pool,
-            &rules,
-            documents,
-            &options,
-            &CancelToken::new(),
-            |progress| {
-                bar.update(progress);
-            },
-        )
-        .map_err(|error| error.to_string())?;
+        let mut run = |rules: &RuleSet, members: &[usize]| {
+            let documents = members
+                .iter()
+                .map(|&index| JobDocument {
+                    key: sources[index].path.display().to_string(),
+                    language: sources[index].language,
+                    text: Rope::from_str(&sources[index].text),
+                })
+                .collect();
+            job::run_rules(
+                &pool,
+                rules,
+                documents,
+                &options,
+                &CancelToken::new(),
+                |progress| bar.update(progress),
+            )
+            .map_err(|error| error.to_string())
+        };
+        let results = run(&rules, members)?;
         for (&index, outcome) in members.iter().zip(results) {
             outcomes[index] = Some(outcome);
+        }
+
+        // Files where an unapproved `confirm` rule changed something run
+        // again without those rules, so the result is what the other rules
+        // make on their own, as if the held rules were never enabled.
+        let unapproved = unapproved_confirm_rules(&rules, args);
+        let mut rerun: Vec<usize> = Vec::new();
+        for &index in members {
+            let Some(outcome) = &outcomes[index] else {
+                continue;
+            };
+            for id in applied_rules(outcome, &rules) {
+                if unapproved.contains(&id) {
+                    held_back.insert(id);
+                    if rerun.last() != Some(&index) {
+                        rerun.push(index);
+                    }
+                } else {
+                    confirmed.insert(id);
+                }
+            }
+        }
+        if !rerun.is_empty() {
+            tracing::info!(
+                files = rerun.len(),
+                rules = ?unapproved,
+                "rerunning files without the rules marked confirm"
+            );
+            let reduced = rules.without(&unapproved);
+            let results = run(&reduced, &rerun)?;
+            for (&index, outcome) in rerun.iter().zip(results) {
+                outcomes[index] = Some(outcome);
+            }
         }
     }
     bar.finish();
@@ -187,6 +236,7 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         let output = JsonOutput {
             summary: &summary,
             elapsed_ms: elapsed.as_secs_f64() * 1000.0,
+            held_back: &held_back,
             files: outcomes
                 .iter()
                 .map(|outcome| JsonFile {
@@ -199,11 +249,11 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         let line = serde_json::to_string(&output).map_err(|error| error.to_string())?;
         println!("{line}");
     } else if !args.write && !args.check {
-        let palette = if std::io::stdout().is_terminal() {
-            Palette::ANSI
-        } else {
-            Palette::PLAIN
-        };
+        let palette = Palette::choose(
+            args.color,
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        );
         let mut stdout = std::io::stdout().lock();
         for (source, outcome) in sources.iter().zip(&outcomes) {
             let text = diff::unified_for_change(
@@ -250,6 +300,7 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         }
     }
     print_summary(&summary, rule_count, elapsed, args);
+    print_confirm_notes(&held_back, &confirmed, args);
     if args.check && summary.changed_files > 0 {
         return Ok(ExitCode::from(EXIT_CHANGES_FOUND));
     }
@@ -313,19 +364,75 @@ fn print_summary(summary: &JobSummary, rules: usize, elapsed: Duration, args: &A
         "changed"
     };
     eprintln!(
-        "{} files, {} {action}, {rules} rules, {} applied, {} conflicts, {} dropped, {} rounds, {:.0} ms",
-        summary.files,
+        "{}, {} {action}, {}, {} applied, {}, {} dropped, {}, {:.0} ms",
+        plural::count(summary.files, "file"),
         summary.changed_files,
+        plural::count(rules, "rule"),
         summary.applied,
-        summary.conflicts,
+        plural::count(summary.conflicts, "conflict"),
         summary.dropped,
-        summary.rounds,
+        plural::count(summary.rounds, "round"),
         elapsed.as_secs_f64() * 1000.0
     );
     if summary.failed_workers > 0 {
         eprintln!(
-            "warning: {} workers failed and contributed no edits; rerun with --json for details",
-            summary.failed_workers
+            "warning: {} failed and contributed no edits; rerun with --json for details",
+            plural::count(summary.failed_workers, "worker")
+        );
+    }
+}
+
+/// Returns the ids of the rules of `rules` marked `confirm` whose changes
+/// this run leaves out: with `--write` or `--check` and without `--yes`,
+/// those not named in `--only`. `--diff` shows every change.
+fn unapproved_confirm_rules(rules: &RuleSet, args: &Args) -> Vec<String> {
+    if !(args.write || args.check) || args.yes {
+        return Vec::new();
+    }
+    rules
+        .rules()
+        .iter()
+        .filter(|rule| rule.confirm && !args.only.contains(&rule.id))
+        .map(|rule| rule.id.clone())
+        .collect()
+}
+
+/// Returns the ids of the rules marked `confirm` with a group applied in
+/// any round of `outcome`.
+fn applied_rules(outcome: &DocumentOutcome, rules: &RuleSet) -> BTreeSet<String> {
+    outcome
+        .rounds
+        .iter()
+        .flat_map(|round| round.groups.iter())
+        .filter(|group| matches!(group.outcome, GroupOutcome::Applied))
+        .filter(|group| rules.get(&group.label).is_some_and(|rule| rule.confirm))
+        .map(|group| group.label.clone())
+        .collect()
+}
+
+/// Prints which rules marked `confirm` were held back, or, for a diff,
+/// which rules shown in it `--write` would hold back, and how to apply them.
+fn print_confirm_notes(held_back: &BTreeSet<String>, confirmed: &BTreeSet<String>, args: &Args) {
+    let list = |ids: &BTreeSet<String>| ids.iter().cloned().collect::<Vec<_>>().join(",");
+    if !held_back.is_empty() {
+        let ids = list(held_back);
+        let outcome = if args.write {
+            "not written"
+        } else {
+            "not counted"
+        };
+        eprintln!(
+            "held back: changes of rules marked confirm were {outcome}: {ids}. Review them with \
+             `concur apply --only {ids}`, then rerun with --yes, or with --only {ids}, to apply \
+             them."
+        );
+    }
+    let shows_diff = !args.write && !args.check;
+    if shows_diff && !args.yes && !confirmed.is_empty() {
+        let ids = list(confirmed);
+        eprintln!(
+            "note: the diff includes changes of rules marked confirm: {ids}. --write applies \
+             them only with --yes, or with --only {ids}."
         );
     }
 }

@@ -1,6 +1,7 @@
 //! Unified diffs of changed files for `--diff`, coloured when the output is
-//! a terminal.
+//! a terminal, and the choice of colours from `--color` and `NO_COLOR`.
 
+use std::ffi::OsStr;
 use std::fmt::Write;
 use std::ops::Range;
 
@@ -33,6 +34,37 @@ impl Palette {
         header: "\x1b[1m",
         reset: "\x1b[0m",
     };
+}
+
+/// When `--diff` output is coloured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal unless `NO_COLOR` is set to a non-empty value.
+    #[default]
+    Auto,
+    /// Colour even into a pipe or file, and even when `NO_COLOR` is set.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl Palette {
+    /// Chooses the palette for `choice`. `terminal` is true when the output
+    /// is a terminal, and `no_color` is the value of the `NO_COLOR`
+    /// environment variable. Any non-empty value turns colour off in `Auto`
+    /// (<https://no-color.org>), and an explicit flag overrides it.
+    pub fn choose(choice: ColorChoice, terminal: bool, no_color: Option<&OsStr>) -> Palette {
+        let colour = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && no_color.is_none_or(OsStr::is_empty),
+        };
+        if colour {
+            Palette::ANSI
+        } else {
+            Palette::PLAIN
+        }
+    }
 }
 
 /// Renders a unified diff (3 lines of context) of `old` to `new` for the
@@ -395,6 +427,28 @@ mod tests {
             diff.contains("-a\n\\ No newline at end of file\n+b\n\\ No newline at end of file\n"),
             "{diff}"
         );
+    }
+
+    #[test]
+    fn palette_follows_flag_terminal_and_no_color() {
+        let set = Some(OsStr::new("1"));
+        let empty = Some(OsStr::new(""));
+        let cases = [
+            (ColorChoice::Auto, true, None, true),
+            (ColorChoice::Auto, true, empty, true),
+            (ColorChoice::Auto, true, set, false),
+            (ColorChoice::Auto, false, None, false),
+            (ColorChoice::Always, false, set, true),
+            (ColorChoice::Never, true, None, false),
+        ];
+        for (choice, terminal, no_color, coloured) in cases {
+            let palette = Palette::choose(choice, terminal, no_color);
+            assert_eq!(
+                palette.reset == Palette::ANSI.reset,
+                coloured,
+                "{choice:?}, terminal {terminal}, NO_COLOR {no_color:?}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::files::{self, FileWrite};
 use super::{EXIT_CHANGES_FOUND, EXIT_USAGE};
 use crate::merge::{self, EditSet, GroupOutcome, MergeOptions, MergeReport, WorkerId};
+use crate::plural;
 use crate::syntax::Language;
 
 #[derive(Debug, clap::Args)]
@@ -106,19 +107,22 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
         );
     }
     for hunk in &dropped {
+        let lines = if hunk.first_line == hunk.last_line {
+            format!("line {}", hunk.first_line)
+        } else {
+            format!("lines {}-{}", hunk.first_line, hunk.last_line)
+        };
         eprintln!(
-            "dropped: {} lines {}-{} of {}: {}",
+            "dropped: {} {lines} of {}: {}",
             hunk.proposal,
-            hunk.first_line,
-            hunk.last_line,
             args.base.display(),
             hunk.reason
         );
     }
     eprintln!(
-        "{} proposals, {} hunks applied, {} deduplicated, {} dropped",
-        args.proposals.len(),
-        merged.report.applied(),
+        "{}, {} applied, {} deduplicated, {} dropped",
+        plural::count(args.proposals.len(), "proposal"),
+        plural::count(merged.report.applied(), "hunk"),
         merged.report.deduplicated(),
         dropped.len()
     );

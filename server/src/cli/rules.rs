@@ -55,10 +55,11 @@ fn execute(args: &Args) -> Result<(), String> {
         .max()
         .unwrap_or(0)
         .max("ID".len());
-    // Priority: lower wins a conflict.
+    // Priority: lower wins a conflict. CONFIRM: `apply --write` applies
+    // the rule only with --yes or when --only names it.
     println!(
-        "{:width$}  {:>8}  {:8}  MESSAGE",
-        "ID", "PRIORITY", "ORIGIN"
+        "{:width$}  {:>8}  {:8}  {:7}  MESSAGE",
+        "ID", "PRIORITY", "ORIGIN", "CONFIRM"
     );
     for rule in rules.rules() {
         let origin = if rule.is_builtin() {
@@ -66,8 +67,9 @@ fn execute(args: &Args) -> Result<(), String> {
         } else {
             "user"
         };
+        let confirm = if rule.confirm { "yes" } else { "no" };
         println!(
-            "{:width$}  {:>8}  {origin:8}  {}",
+            "{:width$}  {:>8}  {origin:8}  {confirm:7}  {}",
             rule.id, rule.priority, rule.message
         );
     }

@@ -58,9 +58,19 @@ pub struct GroupReport {
 pub struct WorkerReport {
     pub worker: WorkerId,
     pub label: String,
+    /// Serialised as `elapsed_ms`, a number of milliseconds, like the
+    /// other times in `--json` output.
+    #[serde(rename = "elapsed_ms", serialize_with = "serialize_millis")]
     pub elapsed: Duration,
     /// Why the worker produced no edit set: a panic, a timeout, an error.
     pub error: Option<String>,
+}
+
+fn serialize_millis<S: serde::Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64() * 1000.0)
 }
 
 /// The outcome of every group of one merge.
@@ -179,6 +189,21 @@ mod tests {
                 group: 0
             })
             .is_none());
+    }
+
+    #[test]
+    fn worker_elapsed_serialises_as_milliseconds() {
+        let json = serde_json::to_string(&WorkerReport {
+            worker: WorkerId(2),
+            label: "len-zero".to_owned(),
+            elapsed: Duration::from_micros(1_500),
+            error: None,
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"worker":2,"label":"len-zero","elapsed_ms":1.5,"error":null}"#
+        );
     }
 
     #[test]

@@ -166,6 +166,34 @@ fn catalog_passes_query_checks() {
 }
 
 #[test]
+fn only_expect_fun_call_needs_confirm() {
+    // Its `|| panic!(..)` does not compile for `Result`, whose closure
+    // takes the error, and the rules cannot see types.
+    let rules = RuleSet::builtin();
+    let confirm: Vec<&str> = rules
+        .rules()
+        .iter()
+        .filter(|rule| rule.confirm)
+        .map(|rule| rule.id.as_str())
+        .collect();
+    assert_eq!(confirm, ["expect-fun-call"]);
+}
+
+#[test]
+fn tab_indented_multi_line_operands() {
+    check(
+        "try-macro",
+        "fn f() -> Result<(), E> {\n\tlet x = try!(\n\t\tfoo(\n\t\t\ta,\n\t\t)\n\t);\n}\n",
+        "fn f() -> Result<(), E> {\n\tlet x = foo(\n\t\ta,\n\t)?;\n}\n",
+    );
+    check(
+        "needless-return",
+        "fn f() -> P {\n\treturn P {\n\t\tx: 1,\n\t};\n}\n",
+        "fn f() -> P {\n\tP {\n\t\tx: 1,\n\t}\n}\n",
+    );
+}
+
+#[test]
 fn catalog_examples_rewrite_as_documented() {
     for rule in RuleSet::builtin().rules() {
         let before = rule.example_before.as_deref().expect("example_before");
@@ -496,6 +524,43 @@ fn bool_comparison_nested() {
         "fn f() { if !(v.len() == 0) {} if !(a == true) {} }",
     );
     check_fixpoint(before, "fn f() { if !(v.is_empty()) {} if !(a) {} }");
+}
+
+#[test]
+fn bool_comparison_binary_left_operand() {
+    check(
+        "bool-comparison",
+        "fn f() { g(a & b == true, a | b & c != true, a ^ b | c == false, !a == false); }",
+        "fn f() { g(a & b, !(a | b & c), !(a ^ b | c), !!a); }",
+    );
+    // NOTE: a left operand with three binary operators is not matched, as
+    // the comment on the rule's cases explains.
+    no_match("bool-comparison", "fn f() { g(a & b & c & d == true); }");
+}
+
+#[test]
+fn bool_comparison_long_and_chain() {
+    // Every operand of a 500-operand chain is rewritten, whichever side
+    // the literal is on.
+    let operands = 500;
+    let chain = |operand: &dyn Fn(usize) -> String| {
+        let parts: Vec<String> = (0..operands).map(operand).collect();
+        format!("fn f() -> bool {{\n    {}\n}}\n", parts.join(" && "))
+    };
+    let before = chain(&|i| match i % 4 {
+        0 => format!("a{i} == true"),
+        1 => format!("a{i} != true"),
+        2 => format!("false == a{i}"),
+        _ => format!("v{i}.len() == 0"),
+    });
+    let after = chain(&|i| match i % 4 {
+        0 => format!("a{i}"),
+        1 | 2 => format!("!a{i}"),
+        _ => format!("v{i}.is_empty()"),
+    });
+    let groups = proposals(&before, None);
+    assert_eq!(groups.len(), operands);
+    check_fixpoint(&before, &after);
 }
 
 #[test]

@@ -238,6 +238,23 @@ replace = "bar"
     }
 
     #[test]
+    fn builtin_id_rejected_even_when_catalog_off() {
+        for config in ["", "[config]\nbuiltin = false\n"] {
+            let text = format!("{config}{}", USER_RULE.replace("no-foo", "len-zero"));
+            let err = Config::from_toml_str(&text, Path::new("/p/concur.toml")).unwrap_err();
+            let line = config.lines().count() + 2;
+            assert_eq!(
+                err,
+                RuleError::BuiltinId {
+                    at: Location::line(Path::new("/p/concur.toml"), line),
+                    id: "len-zero".to_owned(),
+                },
+                "{config}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_config_values_rejected() {
         for (setting, expected) in [
             ("max_rounds = 0", "max_rounds is 0"),

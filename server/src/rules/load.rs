@@ -10,7 +10,7 @@ use toml::Spanned;
 use tree_sitter::{CaptureQuantifier, Query, QueryError, QueryErrorKind};
 
 use super::template::{Template, TemplateError};
-use super::{Case, Location, QueryField, Rule, RuleError, RuleRef, RuleSource};
+use super::{Case, Location, QueryField, Rule, RuleError, RuleRef, RuleSet, RuleSource};
 use crate::syntax::Language;
 
 /// The capture that marks the replaced node.
@@ -250,6 +250,14 @@ pub(crate) fn parse_with(
             line,
         };
         let rule = build_rule(raw_rule, index, source, queries, &context)?;
+        // A user rule with a built-in id would make `disable`, `--only`
+        // and every report ambiguous about which of the two is meant.
+        if *source != RuleSource::Builtin && RuleSet::builtin().get(&rule.id).is_some() {
+            return Err(RuleError::BuiltinId {
+                at: Location::line(path, line),
+                id: rule.id,
+            });
+        }
         if let Some(first) = first_line_of.insert(rule.id.clone(), line) {
             return Err(context.invalid(format!(
                 "duplicate id: line {first} already defines a rule with this id; rule ids \
@@ -707,6 +715,23 @@ replace = "x"
         assert!(message.contains("\"first\""), "{message}");
         assert!(message.contains("rules.toml:9"), "{message}");
         assert!(message.contains("line 2 already"), "{message}");
+    }
+
+    #[test]
+    fn builtin_id_rejected() {
+        let text = format!("{GOOD}{}", GOOD.replace("\"first\"", "\"len-zero\""));
+        let (err, message) = error(&text);
+        assert_eq!(
+            err,
+            RuleError::BuiltinId {
+                at: Location::line(Path::new("/project/rules.toml"), 9),
+                id: "len-zero".to_owned(),
+            }
+        );
+        assert!(message.starts_with("/project/rules.toml:9: "), "{message}");
+        assert!(message.contains("\"len-zero\""), "{message}");
+        assert!(message.contains("another id"), "{message}");
+        assert!(message.contains("disable = [\"len-zero\"]"), "{message}");
     }
 
     #[test]

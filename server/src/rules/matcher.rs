@@ -3,7 +3,7 @@
 //! with each match handed to its rule and case. Also rendering a match into
 //! an edit `Group` with the case's template.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
@@ -14,10 +14,11 @@ use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, TextProvider, Tre
 
 use super::literal_groups::{choose_groups, literal_splits, LiteralSplit};
 use super::load::{MATCH_CAPTURE, SCOPE_CAPTURE};
-use super::precedence::{node_precedence, required_precedence, Precedence};
-use super::template::{leading_whitespace, reindent, Required, Segment, Whole};
+use super::precedence::{node_precedence, required_precedence_in, Precedence};
+use super::template::{leading_whitespace, reindent, IndentStyle, Required, Segment, Whole};
 use super::{Case, Rule, RuleError, RuleSet};
 use crate::merge::{Group, Hunk};
+use crate::plural;
 use crate::syntax::Language;
 
 /// One node captured by a match.
@@ -380,6 +381,8 @@ impl Matcher {
         let mut found: Vec<Vec<(RuleMatch, usize)>> = vec![Vec::new(); self.rules.len()];
         let mut scopes: Vec<Scopes> = Vec::new();
         let mut buffer = Vec::new();
+        // Per match with a single `@match` node: rule, index in `found`, node.
+        let mut single_nodes: Vec<(usize, usize, Node<'_>)> = Vec::new();
         let mut matches = cursor.matches(&self.query, tree.root_node(), RopeText(text));
         while let Some(query_match) = matches.next() {
             let owners: SmallVec<[PatternOwner; 1]> =
@@ -437,13 +440,9 @@ impl Matcher {
                 {
                     continue;
                 }
-                let context = match match_nodes.as_slice() {
-                    [node] => required_precedence(*node),
-                    _ => Precedence::Lowest,
-                };
-                let starts_statement = match match_nodes.as_slice() {
-                    [node] => starts_statement(*node),
-                    _ => false,
+                let single = match match_nodes.as_slice() {
+                    [node] => Some(*node),
+                    _ => None,
                 };
                 let mut captures: Vec<Capture> = query_match
                     .captures
@@ -464,20 +463,34 @@ impl Matcher {
                     ))
                 });
                 let template = self.rules[owner.rule].cases()[owner.case].template();
-                if drops_a_comment(tree, start..end, &captures, template) {
+                if drops_a_comment(tree, single, start..end, &captures, template) {
                     continue;
                 }
+                if let Some(node) = single {
+                    single_nodes.push((owner.rule, found[owner.rule].len(), node));
+                }
+                // A single `@match` node's context is filled in below.
                 found[owner.rule].push((
                     RuleMatch {
                         case: owner.case,
                         node_range: start..end,
                         captures,
-                        context,
-                        starts_statement,
+                        context: Precedence::Lowest,
+                        starts_statement: false,
                     },
                     owner.ordinal,
                 ));
             }
+        }
+        drop(matches);
+
+        let nodes: Vec<Node<'_>> = single_nodes.iter().map(|(_, _, node)| *node).collect();
+        let parents = parents_of(tree, &nodes);
+        for (rule, index, node) in single_nodes {
+            let parent = parents.get(&node.id()).copied();
+            let (found, _) = &mut found[rule][index];
+            found.context = required_precedence_in(node, parent);
+            found.starts_statement = starts_statement(node, parent);
         }
 
         found
@@ -531,15 +544,15 @@ impl Matcher {
         };
         let rule = self.rules.get(rule_index).ok_or_else(|| {
             render_error(format!(
-                "rule index {rule_index} is out of range: the set has {} rules",
-                self.rules.len()
+                "rule index {rule_index} is out of range: the set has {}",
+                plural::count(self.rules.len(), "rule")
             ))
         })?;
         let case = rule.cases().get(found.case).ok_or_else(|| {
             render_error(format!(
-                "case {} does not exist: the rule has {} cases",
+                "case {} does not exist: the rule has {}",
                 found.case,
-                rule.cases().len()
+                plural::count(rule.cases().len(), "case")
             ))
         })?;
         let len = text.len_bytes();
@@ -555,6 +568,10 @@ impl Matcher {
 
         let template = case.template();
         let match_indent = line_indent_at(text, found.node_range.start);
+        // The template's own indentation is rewritten in the document's
+        // indentation character, so tabs stay tabs.
+        let style = IndentStyle::of(&match_indent)
+            .or_else(|| continuation_indent_style(text, &found.node_range));
         let mut out = String::new();
         let segments = template.segments();
         for (index, segment) in segments.iter().enumerate() {
@@ -562,7 +579,7 @@ impl Matcher {
                 Segment::Text(literal) => {
                     let variable_follows =
                         matches!(segments.get(index + 1), Some(Segment::Variable(_)));
-                    push_indented(&mut out, literal, &match_indent, variable_follows);
+                    push_indented(&mut out, literal, &match_indent, style, variable_follows);
                 }
                 Segment::Variable(variable) => {
                     let required = match variable.required {
@@ -572,10 +589,8 @@ impl Matcher {
                     let Some(inserted) = capture_text(found, &variable.name, text) else {
                         continue;
                     };
-                    let target_indent = format!(
-                        "{match_indent}{}",
-                        variable.line_indent.as_deref().unwrap_or("")
-                    );
+                    let line_indent = variable.line_indent.as_deref().unwrap_or("");
+                    let target_indent = format!("{match_indent}{}", in_style(line_indent, style));
                     let body = reindent(
                         &inserted.text,
                         &inserted.indent,
@@ -808,22 +823,54 @@ fn line_indent_at(text: &Rope, offset: usize) -> String {
 }
 
 /// Appends template text, indenting each continuation line like the line
-/// where the match starts. Blank lines stay blank; a line break at the end
-/// of `literal` is indented only when a variable follows on that line.
-fn push_indented(out: &mut String, literal: &str, indent: &str, variable_follows: bool) {
+/// where the match starts, followed by the line's own indentation from the
+/// template in `style`. Blank lines stay blank; a line break at the end of
+/// `literal` is indented only when a variable follows on that line.
+fn push_indented(
+    out: &mut String,
+    literal: &str,
+    indent: &str,
+    style: Option<IndentStyle>,
+    variable_follows: bool,
+) {
     let mut lines = literal.split('\n').peekable();
     let mut first = true;
     while let Some(line) = lines.next() {
-        if !first {
-            out.push('\n');
-            let last = lines.peek().is_none();
-            if !line.is_empty() || (last && variable_follows) {
-                out.push_str(indent);
-            }
+        if first {
+            out.push_str(line);
+            first = false;
+            continue;
         }
-        out.push_str(line);
-        first = false;
+        out.push('\n');
+        let last = lines.peek().is_none();
+        if !line.is_empty() || (last && variable_follows) {
+            let own = leading_whitespace(line);
+            out.push_str(indent);
+            out.push_str(&in_style(own, style));
+            out.push_str(&line[own.len()..]);
+        }
     }
+}
+
+/// Returns `indent` rewritten in `style`, or unchanged when the style is
+/// unknown.
+fn in_style(indent: &str, style: Option<IndentStyle>) -> String {
+    match style {
+        Some(style) => style.convert(indent),
+        None => indent.to_owned(),
+    }
+}
+
+/// Returns the indentation style of the first indented line after the
+/// first line of `range`, for a match whose own line is not indented.
+fn continuation_indent_style(text: &Rope, range: &Range<usize>) -> Option<IndentStyle> {
+    let first = text.byte_to_line(range.start);
+    let last = text.byte_to_line(range.end);
+    (first + 1..=last).find_map(|line| match text.line(line).chars().next() {
+        Some('\t') => Some(IndentStyle::Tabs),
+        Some(' ') => Some(IndentStyle::Spaces),
+        _ => None,
+    })
 }
 
 /// Widens a deleted range: over its whole line(s) when nothing else is on
@@ -855,13 +902,14 @@ fn deletion_range(text: &Rope, range: Range<usize>) -> Range<usize> {
     }
 }
 
-/// Returns true when `node` begins a statement: it is an expression
-/// statement, the first child of one, or the tail expression of a block.
-fn starts_statement(node: Node<'_>) -> bool {
+/// Returns true when `node`, whose parent is `parent`, begins a statement:
+/// it is an expression statement, the first child of one, or the tail
+/// expression of a block.
+fn starts_statement<'tree>(node: Node<'tree>, parent: Option<Node<'tree>>) -> bool {
     if node.kind() == "expression_statement" {
         return true;
     }
-    let Some(parent) = node.parent() else {
+    let Some(parent) = parent else {
         return false;
     };
     match parent.kind() {
@@ -928,11 +976,51 @@ fn ends_statement_early(text: &str) -> bool {
     }
 }
 
+/// Returns the parent of each of `nodes`, keyed by node id, from one walk
+/// down from the root that enters only nodes containing one of `nodes`.
+/// tree-sitter's `Node::parent` walks down from the root on every call, so
+/// calling it for every match of a deep chain costs time quadratic in the
+/// chain's depth. This walk visits each node on the way to a target once,
+/// with its siblings.
+fn parents_of<'tree>(tree: &'tree Tree, nodes: &[Node<'tree>]) -> HashMap<usize, Node<'tree>> {
+    let mut parents = HashMap::with_capacity(nodes.len());
+    if nodes.is_empty() {
+        return parents;
+    }
+    let targets: HashSet<usize> = nodes.iter().map(Node::id).collect();
+    let mut ranges: Vec<Range<usize>> = nodes.iter().map(Node::byte_range).collect();
+    ranges.sort_by_key(|range| (range.start, range.end));
+    // Whether some target lies inside `range`. A target that starts inside
+    // it but ends after it is an ancestor, so the scan skips those.
+    let contains_target = |range: Range<usize>| {
+        let first = ranges.partition_point(|target| target.start < range.start);
+        ranges[first..]
+            .iter()
+            .take_while(|target| target.start <= range.end)
+            .any(|target| target.end <= range.end)
+    };
+    let mut cursor = tree.walk();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        for child in node.children(&mut cursor) {
+            if targets.contains(&child.id()) {
+                parents.insert(child.id(), node);
+            }
+            if contains_target(child.byte_range()) {
+                stack.push(child);
+            }
+        }
+    }
+    parents
+}
+
 /// Returns true when a comment inside the matched range would be lost: it
 /// lies outside every capture that the template inserts. Such a match is
-/// skipped, since a rewrite must not delete the user's comments.
+/// skipped, since a rewrite must not delete the user's comments. `single`
+/// is the `@match` node when there is one, which spans the whole range.
 fn drops_a_comment(
     tree: &Tree,
+    single: Option<Node<'_>>,
     matched: Range<usize>,
     captures: &[Capture],
     template: &super::Template,
@@ -946,10 +1034,13 @@ fn drops_a_comment(
         })
         .map(|capture| &capture.range)
         .collect();
-    let Some(cover) = tree
-        .root_node()
-        .descendant_for_byte_range(matched.start, matched.end)
-    else {
+    // `descendant_for_byte_range` walks down from the root, so a single
+    // match node is used as it is.
+    let cover = single.or_else(|| {
+        tree.root_node()
+            .descendant_for_byte_range(matched.start, matched.end)
+    });
+    let Some(cover) = cover else {
         return false;
     };
     let mut stack = vec![cover];
@@ -1198,6 +1289,55 @@ replace = '''{replace}'''
             "$x",
             "fn f() {\n    let v = wrap(\n        Point {\n            x: 1,\n        },\n    );\n}\n",
             "fn f() {\n    let v = Point {\n        x: 1,\n    };\n}\n",
+        );
+    }
+
+    #[test]
+    fn multi_line_template_indented_with_tabs() {
+        // The template indents with spaces, but a tab-indented file gets
+        // tabs, and the capture's lines move by one tab.
+        check(
+            "old",
+            "new(\n    $x,\n)",
+            "fn f() {\n\tlet v = old(vec![\n\t\t1,\n\t\t2,\n\t]);\n}\n",
+            "fn f() {\n\tlet v = new(\n\t\tvec![\n\t\t\t1,\n\t\t\t2,\n\t\t],\n\t);\n}\n",
+        );
+        // A template indented with a tab gives spaces in a space-indented
+        // file.
+        check(
+            "old",
+            "new(\n\t$x,\n)",
+            "fn f() {\n    let v = old(vec![\n        1,\n    ]);\n}\n",
+            "fn f() {\n    let v = new(\n        vec![\n            1,\n        ],\n    );\n}\n",
+        );
+    }
+
+    #[test]
+    fn top_level_match_takes_style_from_its_lines() {
+        // The match's own line is not indented, so the capture's lines
+        // tell which character the file indents with.
+        check(
+            "old",
+            "new(\n    $x,\n)",
+            "const V: Vec<i32> = old(vec![\n\t1,\n]);\n",
+            "const V: Vec<i32> = new(\n\tvec![\n\t\t1,\n\t],\n);\n",
+        );
+    }
+
+    #[test]
+    fn multi_line_capture_dedented_with_tabs() {
+        check(
+            "wrap",
+            "$x",
+            "fn f() {\n\tlet v = wrap(\n\t\tPoint {\n\t\t\tx: 1,\n\t\t},\n\t);\n}\n",
+            "fn f() {\n\tlet v = Point {\n\t\tx: 1,\n\t};\n}\n",
+        );
+        // Spaces that align a line after its tabs stay as they are.
+        check(
+            "wrap",
+            "$x",
+            "fn f() {\n\tlet v = wrap(\n\t\tg(a,\n\t\t  b),\n\t);\n}\n",
+            "fn f() {\n\tlet v = g(a,\n\t  b);\n}\n",
         );
     }
 
@@ -1487,6 +1627,85 @@ replace = "second"
                 start = end;
             }
             assert_eq!(joined, whole, "ranges of {step} bytes");
+        }
+    }
+
+    /// Returns the smallest power of two of partial matches that the
+    /// combined built-in query needs open at once on `text`: with less
+    /// room, tree-sitter drops a partial match and reports it.
+    fn partial_match_room(text: &str) -> u32 {
+        let matcher = RuleSet::builtin().matcher(Language::Rust).unwrap();
+        let rope = Rope::from_str(text);
+        let tree = Language::Rust.parse_rope(&rope, None).unwrap();
+        let mut limit = 1;
+        loop {
+            let mut cursor = QueryCursor::new();
+            cursor.set_match_limit(limit);
+            let mut matches = cursor.matches(matcher.query(), tree.root_node(), RopeText(&rope));
+            while matches.next().is_some() {}
+            if !cursor.did_exceed_match_limit() || limit >= 1 << 16 {
+                return limit;
+            }
+            limit *= 2;
+        }
+    }
+
+    /// Returns a function whose body is one chain of `operands` operands
+    /// joined by `operator`. Each operand is `operand` with `$i` replaced
+    /// by the operand's index.
+    fn chain(operands: usize, operator: &str, operand: &str) -> String {
+        let parts: Vec<String> = (0..operands)
+            .map(|index| operand.replace("$i", &index.to_string()))
+            .collect();
+        format!("fn f() -> bool {{\n    {}\n}}\n", parts.join(operator))
+    }
+
+    #[test]
+    fn long_chains_keep_partial_matches_bounded() {
+        // Each open partial match costs time at every node the query visits
+        // until it closes. When a pattern's partial matches stay open across
+        // a left-nested chain, matching is quadratic in the chain's length,
+        // and the room needed grows with the chain.
+        for operator in [" && ", " || ", " & ", " + "] {
+            for operand in ["a$i", "a$i == true", "v$i.len() == 0", "x.m$i()"] {
+                let short = partial_match_room(&chain(100, operator, operand));
+                let long = partial_match_room(&chain(1000, operator, operand));
+                assert!(
+                    long <= short,
+                    "operands {operand:?} joined by {operator:?}: 100 need room for {short} \
+                     partial matches, 1000 for {long}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn parents_of_equals_node_parent() {
+        let (_, text) = corpus().pop().expect("examples");
+        let tree = Language::Rust.parse_str(&text).unwrap();
+        let mut nodes = Vec::new();
+        let mut cursor = tree.walk();
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            nodes.push(node);
+            stack.extend(node.children(&mut cursor));
+        }
+        assert!(nodes.len() > 500, "{} nodes", nodes.len());
+        let parents = parents_of(&tree, &nodes);
+        for node in &nodes {
+            assert_eq!(
+                parents.get(&node.id()).copied(),
+                node.parent(),
+                "{} at {:?}",
+                node.kind(),
+                node.byte_range()
+            );
+        }
+        // A few nodes only: the walk still finds each one's parent.
+        let some: Vec<Node<'_>> = nodes.iter().step_by(97).copied().collect();
+        let parents = parents_of(&tree, &some);
+        for node in &some {
+            assert_eq!(parents.get(&node.id()).copied(), node.parent());
         }
     }
 

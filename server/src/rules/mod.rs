@@ -12,7 +12,7 @@
 //!
 //! ```toml
 //! [[rule]]
-//! id = "len-zero"                 # unique, kebab-case
+//! id = "len-is-empty"             # unique, kebab-case, not a built-in id
 //! language = "rust"
 //! message = "use `is_empty()` to test for emptiness"
 //! query = '''
@@ -26,7 +26,7 @@
 //! '''
 //! replace = "$e.is_empty()"
 //! priority = 10                   # optional; lower wins a conflict
-//! confirm = false                 # optional; ask before applying
+//! confirm = false                 # optional; true: written only when confirmed
 //! example_before = "v.len() == 0" # optional, shown by `explain`
 //! example_after = "v.is_empty()"
 //! ```
@@ -50,9 +50,14 @@
 //! parenthesised when it replaces an expression in a position that needs
 //! it. The continuation lines of a multi-line capture are re-indented to
 //! the template's position, and the template's own continuation lines are
-//! indented like the line where the match starts. An empty template deletes
-//! the match together with its line when nothing else is on that line, and
-//! otherwise with the spaces before it.
+//! indented like the line where the match starts. The template's own
+//! indentation is rewritten in the file's indentation character, taken
+//! from the match's line (or, when that is not indented, the match's next
+//! indented line): tabs, one per 4 columns, in a tab-indented file, and
+//! spaces in a space-indented one. A capture's lines keep their own
+//! characters and only move by the difference in indentation. An empty
+//! template deletes the match together with its line when nothing else is
+//! on that line, and otherwise with the spaces before it.
 //!
 //! # Cases and scopes (extensions)
 //!
@@ -169,7 +174,9 @@ pub struct Rule {
     pub message: String,
     /// Lower wins a conflict.
     pub priority: i64,
-    /// Whether the editor should ask before applying the rule.
+    /// Whether the rule's changes need the user's confirmation:
+    /// `concur apply --write` applies them only with `--yes` or when
+    /// `--only` names the rule, and editors should ask first.
     pub confirm: bool,
     /// Code the rule rewrites, for `explain`.
     pub example_before: Option<String>,
@@ -303,12 +310,15 @@ impl RuleSet {
     }
 
     /// Combines user rules with the built-in catalog: user rules first, in
-    /// their order, then the built-in rules. A user rule with a built-in
-    /// rule's id replaces that built-in rule. Rules named in `disable` are
+    /// their order, then the built-in rules. Rules named in `disable` are
     /// left out. Rules without an explicit `priority` get their position in
     /// the combined list, so built-in rules lose conflicts to user rules.
     ///
     /// # Errors
+    /// `BuiltinId` when a rule of `user` that is not itself built in has the
+    /// id of a built-in rule, even when `builtin` is `None` (loading a file
+    /// already rejects such a rule). Built-in rules in `user`, as in an
+    /// already combined set, are kept once.
     /// `UnknownDisabled` naming every id in `disable` that is neither a user
     /// rule nor a built-in rule (even when `builtin` is `None`, built-in ids
     /// are accepted there).
@@ -318,6 +328,16 @@ impl RuleSet {
         disable: &[String],
     ) -> Result<RuleSet, RuleError> {
         let catalog = RuleSet::builtin();
+        let clash = user
+            .rules()
+            .iter()
+            .find(|rule| !rule.is_builtin() && catalog.get(&rule.id).is_some());
+        if let Some(rule) = clash {
+            return Err(RuleError::BuiltinId {
+                at: Location::file(rule.source.path()),
+                id: rule.id.clone(),
+            });
+        }
         let known = |id: &str| {
             user.get(id).is_some()
                 || catalog.get(id).is_some()
@@ -338,6 +358,8 @@ impl RuleSet {
         let enabled = |rule: &&Rule| !disable.contains(&rule.id);
         let mut rules: Vec<Rule> = user.rules().iter().filter(enabled).cloned().collect();
         if let Some(builtin) = &builtin {
+            // Built-in rules passed in `user` (a combined set) are not
+            // repeated.
             rules.extend(
                 builtin
                     .rules()
@@ -357,6 +379,18 @@ impl RuleSet {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Returns the set without the rules named in `ids`. Every other rule
+    /// keeps its priority, so conflicts among them resolve as before.
+    pub fn without(&self, ids: &[String]) -> RuleSet {
+        let rules = self
+            .rules
+            .iter()
+            .filter(|rule| !ids.contains(&rule.id))
+            .cloned()
+            .collect();
+        RuleSet::new(rules)
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
@@ -567,14 +601,21 @@ pub enum RuleError {
         ids: Vec<String>,
     },
     #[error(
-        "the combined {language} query of {rules} rules failed to compile although each \
-         rule compiled alone: {message}"
+        "the combined {language} query of {} failed to compile although each rule \
+         compiled alone: {message}",
+        crate::plural::count(*rules, "rule")
     )]
     CombinedQuery {
         language: &'static str,
         rules: usize,
         message: String,
     },
+    #[error(
+        "{at}: rule {id:?} has the id of a built-in rule; give it another id, and to turn \
+         the built-in rule off, add it to the [config] table of concur.toml as \
+         `disable = [{id:?}]`"
+    )]
+    BuiltinId { at: Location, id: String },
     #[error(
         "rule id {id:?} is defined in both {} and {}; rename one of them",
         first.display(),
@@ -615,9 +656,9 @@ query = '((identifier) @match (#eq? @match "foo"))'
 replace = "bar"
 
 [[rule]]
-id = "len-zero"
+id = "len-to-size"
 language = "rust"
-message = "my own len-zero"
+message = "rename len"
 priority = -5
 query = '((identifier) @match (#eq? @match "len"))'
 replace = "size"
@@ -639,21 +680,43 @@ replace = "size"
             .map(|rule| rule.id.as_str())
             .collect();
         assert_eq!(ids[0], "no-foo");
-        assert_eq!(ids[1], "len-zero");
+        assert_eq!(ids[1], "len-to-size");
+        assert_eq!(ids[2], "inclusive-range-pattern", "built-in rules follow");
         assert!(!ids.contains(&"try-macro"), "disabled");
-        assert_eq!(ids.iter().filter(|id| **id == "len-zero").count(), 1);
-        // Two user rules, one of which replaces a built-in, and one built-in
-        // disabled.
-        assert_eq!(ids.len(), RuleSet::builtin().rules().len());
+        // Two user rules, and every built-in rule but the disabled one.
+        assert_eq!(ids.len(), 2 + RuleSet::builtin().rules().len() - 1);
     }
 
     #[test]
-    fn combine_user_rule_replaces_builtin() {
+    fn combine_rejects_user_rule_with_builtin_id() {
+        // Loading a file rejects such a rule, so build the set directly.
+        let mut rule = RuleSet::builtin().get("len-zero").unwrap().clone();
+        rule.source = RuleSource::File(PathBuf::from("/p/rules.toml"));
+        rule.message = "my own len-zero".to_owned();
+        let user = RuleSet::new(vec![rule]);
+        for builtin in [Some(RuleSet::builtin()), None] {
+            let err = RuleSet::combine(user.clone(), builtin, &[]).unwrap_err();
+            assert_eq!(
+                err,
+                RuleError::BuiltinId {
+                    at: Location::file(Path::new("/p/rules.toml")),
+                    id: "len-zero".to_owned(),
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn combine_accepts_a_combined_set() {
         let combined = RuleSet::combine(user_rules(), Some(RuleSet::builtin()), &[]).unwrap();
-        let rule = combined.get("len-zero").unwrap();
-        assert_eq!(rule.message, "my own len-zero");
-        assert!(!rule.is_builtin());
-        assert_eq!(rule.source.path(), Path::new("/p/concur.toml"));
+        let again = RuleSet::combine(
+            combined.clone(),
+            Some(RuleSet::builtin()),
+            &["no-foo".to_owned()],
+        )
+        .unwrap();
+        assert_eq!(again.rules().len(), combined.rules().len() - 1);
+        assert!(again.get("no-foo").is_none());
     }
 
     #[test]
@@ -661,7 +724,7 @@ replace = "size"
         let combined = RuleSet::combine(user_rules(), Some(RuleSet::builtin()), &[]).unwrap();
         assert_eq!(combined.get("no-foo").unwrap().priority, 0);
         assert_eq!(
-            combined.get("len-zero").unwrap().priority,
+            combined.get("len-to-size").unwrap().priority,
             -5,
             "explicit kept"
         );
@@ -683,7 +746,24 @@ replace = "size"
         );
         // Built-in ids may be disabled even when the catalog is off.
         let set = RuleSet::combine(user_rules(), None, &["len-zero".to_owned()]).unwrap();
-        assert_eq!(set.rules().len(), 1);
+        assert_eq!(set.rules().len(), 2);
+    }
+
+    #[test]
+    fn without_keeps_priorities() {
+        let combined = RuleSet::combine(user_rules(), Some(RuleSet::builtin()), &[]).unwrap();
+        let reduced = combined.without(&["no-foo".to_owned(), "try-macro".to_owned()]);
+        assert_eq!(reduced.rules().len(), combined.rules().len() - 2);
+        assert!(reduced.get("no-foo").is_none());
+        assert!(reduced.get("try-macro").is_none());
+        for rule in reduced.rules() {
+            assert_eq!(
+                rule.priority,
+                combined.get(&rule.id).unwrap().priority,
+                "{}",
+                rule.id
+            );
+        }
     }
 
     #[test]

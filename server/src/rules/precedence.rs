@@ -113,8 +113,14 @@ pub fn node_precedence(node: Node<'_>) -> Precedence {
 /// operand one level more. Arguments, blocks, parentheses and macro tokens
 /// take any expression (`Lowest`).
 pub fn required_precedence(node: Node<'_>) -> Precedence {
+    required_precedence_in(node, node.parent())
+}
+
+/// As [`required_precedence`], with `node`'s parent already found, because
+/// `Node::parent` walks down from the root on every call.
+pub fn required_precedence_in<'tree>(node: Node<'tree>, parent: Option<Node<'tree>>) -> Precedence {
     use Precedence::*;
-    let Some(parent) = node.parent() else {
+    let Some(parent) = parent else {
         return Lowest;
     };
     let field = field_of(parent, node);

@@ -320,6 +320,56 @@ pub fn leading_whitespace(line: &str) -> &str {
     &line[..end]
 }
 
+/// Columns of one tab, and of one indentation level of a template, when a
+/// template's indentation is converted between tabs and spaces: rustfmt's
+/// default `tab_spaces`.
+const TAB_WIDTH: usize = 4;
+
+/// The character a document indents with. Template text re-indented into
+/// the document uses it, so a tab-indented file gets tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndentStyle {
+    Tabs,
+    Spaces,
+}
+
+impl IndentStyle {
+    /// Returns the style of an indentation: `Tabs` when it contains a tab,
+    /// `Spaces` when it is only spaces, and `None` when it is empty.
+    pub fn of(indent: &str) -> Option<IndentStyle> {
+        if indent.contains('\t') {
+            Some(IndentStyle::Tabs)
+        } else if indent.is_empty() {
+            None
+        } else {
+            Some(IndentStyle::Spaces)
+        }
+    }
+
+    /// Rewrites the spaces and tabs `indent` in this style, keeping its
+    /// width with tab stops every `TAB_WIDTH` columns. `Tabs` gives a tab
+    /// per full `TAB_WIDTH` columns and spaces for the rest (alignment),
+    /// and `Spaces` gives only spaces.
+    pub fn convert(self, indent: &str) -> String {
+        let mut columns = 0;
+        for c in indent.chars() {
+            if c == '\t' {
+                columns += TAB_WIDTH - columns % TAB_WIDTH;
+            } else {
+                columns += 1;
+            }
+        }
+        match self {
+            IndentStyle::Tabs => {
+                let mut out = "\t".repeat(columns / TAB_WIDTH);
+                out.push_str(&" ".repeat(columns % TAB_WIDTH));
+                out
+            }
+            IndentStyle::Spaces => " ".repeat(columns),
+        }
+    }
+}
+
 /// Re-indents the continuation lines of `text` (every line after the first)
 /// from `from` to `to`: a line that starts with `from` gets `to` in its
 /// place. Lines that start less indented than `from`, blank lines, and lines
@@ -443,6 +493,23 @@ mod tests {
             .map(|v| v.line_indent.clone())
             .collect();
         assert_eq!(indents, [None, Some("    ".to_owned())]);
+    }
+
+    #[test]
+    fn indent_style_detected_and_converted() {
+        assert_eq!(IndentStyle::of("\t  "), Some(IndentStyle::Tabs));
+        assert_eq!(IndentStyle::of("    "), Some(IndentStyle::Spaces));
+        assert_eq!(IndentStyle::of(""), None);
+        assert_eq!(IndentStyle::Tabs.convert("    "), "\t");
+        assert_eq!(IndentStyle::Tabs.convert("          "), "\t\t  ");
+        assert_eq!(IndentStyle::Tabs.convert("\t    "), "\t\t");
+        assert_eq!(
+            IndentStyle::Tabs.convert("  \t"),
+            "\t",
+            "a tab after spaces"
+        );
+        assert_eq!(IndentStyle::Spaces.convert("\t  "), "      ");
+        assert_eq!(IndentStyle::Spaces.convert("  "), "  ");
     }
 
     #[test]
