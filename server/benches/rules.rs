@@ -142,6 +142,7 @@ fn one_round() -> JobOptions {
         max_rounds: 1,
         round_time_limit: Duration::from_secs(600),
         validate: true,
+        time_limit: Duration::MAX,
     }
 }
 

@@ -338,6 +338,31 @@ async fn a_rejected_edit_is_reported_and_changes_nothing() {
     assert_eq!(client.text(URI), FIXED);
 }
 
+/// A declined edit stays declined when the user types after answering.
+#[tokio::test]
+async fn a_declined_edit_is_not_resent_after_typing() {
+    let mut client = start(&["utf-16"]).await;
+    client.open(URI, SAMPLE).await;
+    client.policy = ApplyPolicy::RejectAll;
+    client.after_apply = Some(Box::new(|typed| {
+        typed.push((
+            URI.to_owned(),
+            json!({"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "// later\n"}),
+        ));
+    }));
+    let summary = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "concur.applyAll", "arguments": [{"uri": URI}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary["edit"], "rejected", "{summary}");
+    assert_eq!(summary["attempts"], 1, "{summary}");
+    assert_eq!(client.edit_requests.len(), 1);
+    assert_eq!(client.text(URI), format!("// later\n{SAMPLE}"));
+}
+
 /// `didChange` notifications delivered out of order reach the same text.
 #[tokio::test]
 async fn out_of_order_changes_reach_the_same_text() {
@@ -685,6 +710,80 @@ async fn settings_choose_the_rules() {
         })
         .await;
     assert!(message["message"].as_str().unwrap().contains("\"many\""));
+}
+
+/// A client that answers `null` for the section (Neovim does when the
+/// user set nothing) keeps the initialization options.
+#[tokio::test]
+async fn initialization_options_survive_an_empty_pull() {
+    for answer in [Value::Null, json!({}), json!({"other": 1})] {
+        let (mut client, _) = TestClient::start(
+            full_capabilities(&["utf-16"]),
+            json!({"concur": {"disable": ["len-zero"]}}),
+            None,
+        )
+        .await;
+        client.configuration = answer.clone();
+        client.open(URI, SAMPLE).await;
+        let diagnostics = client.diagnostics(URI).await;
+        assert_eq!(
+            codes(&diagnostics),
+            ["redundant-field-names", "try-macro"],
+            "answer {answer}"
+        );
+    }
+}
+
+/// Diagnostics computed for a closed document never reach the reopened
+/// one, even at the same version number.
+#[tokio::test]
+async fn reopening_drops_the_old_diagnostics() {
+    let mut client = start(&["utf-16"]).await;
+    let big = SAMPLE.repeat(300);
+    client.open(URI, &big).await;
+    client
+        .notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": URI}}),
+        )
+        .await;
+    client.open(URI, "fn f() { try!(x); }\n").await;
+    let diagnostics = client.diagnostics(URI).await;
+    assert_eq!(codes(&diagnostics), ["try-macro"]);
+    client.settle().await;
+    let later: Vec<&Value> = client
+        .notifications
+        .iter()
+        .filter(|message| {
+            message["method"] == "textDocument/publishDiagnostics"
+                && message["params"]["uri"] == URI
+                && message["params"]["diagnostics"]
+                    .as_array()
+                    .is_some_and(|list| list.len() > 1)
+        })
+        .collect();
+    assert!(later.is_empty(), "stale diagnostics: {} sets", later.len());
+    // Code actions see the new text only.
+    let actions = client
+        .request(
+            "textDocument/codeAction",
+            json!({
+                "textDocument": {"uri": URI},
+                "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+                "context": {"diagnostics": [], "only": ["source.fixAll.concur"]}
+            }),
+        )
+        .await
+        .unwrap();
+    let resolved = client
+        .request("codeAction/resolve", actions[0].clone())
+        .await
+        .unwrap();
+    client
+        .apply_workspace_edit(&resolved["edit"])
+        .await
+        .unwrap();
+    assert_eq!(client.text(URI), "fn f() { x?; }\n");
 }
 
 #[tokio::test]

@@ -181,3 +181,52 @@ fn serves_fix_all_over_stdio_and_exits_cleanly() {
         );
     }
 }
+
+/// Waits up to 10 s for the process to end and returns its status.
+fn wait_for_exit(child: &mut Child) -> Option<std::process::ExitStatus> {
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    None
+}
+
+/// The client goes away while the server waits for its answer to
+/// `workspace/applyEdit`: by `exit` without `shutdown`, or by closing
+/// stdin. The server must end anyway, with exit code 1.
+#[test]
+fn exits_while_waiting_for_the_client() {
+    for close_stdin in [false, true] {
+        let mut session = Session::start(&["lsp"]);
+        session.request(
+            "initialize",
+            json!({"processId": null, "rootUri": null,
+                "capabilities": {"workspace": {"applyEdit": true}}}),
+        );
+        session.notify("initialized", json!({}));
+        let uri = "file:///tmp/concur-stdio/pending.rs";
+        session.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1,
+                "text": "fn f() { try!(x); }\n"}}),
+        );
+        session.send(
+            json!({"jsonrpc": "2.0", "id": 50, "method": "workspace/executeCommand",
+            "params": {"command": "concur.applyAll", "arguments": [{"uri": uri}]}}),
+        );
+        session.wait(|message| message["method"] == "workspace/applyEdit");
+        if close_stdin {
+            drop(session.stdin);
+        } else {
+            session.notify("exit", Value::Null);
+        }
+        let status = wait_for_exit(&mut session.child);
+        let status = status.unwrap_or_else(|| {
+            panic!("close_stdin={close_stdin}: the server did not exit within 10 s")
+        });
+        assert_eq!(status.code(), Some(1), "close_stdin={close_stdin}");
+    }
+}

@@ -169,6 +169,9 @@ fn execute(args: &Args) -> Result<ExitCode, String> {
                 .unwrap_or(3),
             round_time_limit: Duration::from_secs(120),
             validate: true,
+            // The rounds are bounded by --rounds; a long first round on a
+            // large tree is no reason to stop.
+            time_limit: Duration::MAX,
         };
         let mut run = |rules: &RuleSet, members: &[usize]| {
             let documents = members

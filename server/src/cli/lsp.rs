@@ -25,9 +25,15 @@ pub fn run(_args: &Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(crate::lsp::serve_stdio());
+    let clean = runtime.block_on(crate::lsp::serve_stdio());
     // Some clients keep stdin open after `exit`; a read blocked on it must
     // not keep the process alive.
     runtime.shutdown_background();
-    ExitCode::SUCCESS
+    // LSP: exit code 0 after `shutdown`, 1 when the client went away or
+    // sent `exit` without it.
+    if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

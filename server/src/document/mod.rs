@@ -252,7 +252,8 @@ impl Document {
         self.check_newer(version)?;
         // Work on an O(1) copy so a bad edit in the middle leaves no trace.
         let mut working = self.text.clone();
-        let mut total = ChangeSet::new(working.len_chars());
+        let len_before = working.len_chars();
+        let mut steps = Vec::with_capacity(changes.len());
         for (index, content) in changes.iter().enumerate() {
             let len = working.len_chars();
             let range = match content.range {
@@ -262,8 +263,11 @@ impl Document {
             };
             let step = ChangeSet::replace(len, range, &content.text)?;
             step.apply(&mut working)?;
-            total = total.compose(&step)?;
+            steps.push(step);
         }
+        // Thousands of edits in one notification (a large WorkspaceEdit
+        // applied by the editor) compose in O(n log n).
+        let total = ChangeSet::compose_all(len_before, steps)?;
         self.text = working;
         self.version = version;
         self.log.push(version, &total, origin);

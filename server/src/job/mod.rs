@@ -32,6 +32,10 @@ pub struct JobOptions {
     pub round_time_limit: Duration,
     /// Parse the merged result and back off groups that add syntax errors.
     pub validate: bool,
+    /// Time after which no further round starts; the job then returns what
+    /// the rounds so far produced. It bounds rules whose output matches
+    /// again and grows with every round.
+    pub time_limit: Duration,
 }
 
 impl Default for JobOptions {
@@ -40,6 +44,7 @@ impl Default for JobOptions {
             max_rounds: 3,
             round_time_limit: Duration::from_secs(30),
             validate: true,
+            time_limit: Duration::from_secs(120),
         }
     }
 }
@@ -147,9 +152,18 @@ pub fn run_rules(
         });
     }
 
-    for _round in 0..options.max_rounds.max(1) {
+    let started = Instant::now();
+    for round in 0..options.max_rounds.max(1) {
         if cancel.is_cancelled() {
             return Err(JobError::Cancelled);
+        }
+        if round > 0 && started.elapsed() > options.time_limit {
+            tracing::warn!(
+                rounds = round,
+                limit_s = options.time_limit.as_secs(),
+                "the job reached its time limit; keeping the rounds so far"
+            );
+            break;
         }
         let mut tasks = Vec::new();
         let mut owners: Vec<usize> = Vec::new();
@@ -443,6 +457,33 @@ mod tests {
             |_| {},
         )
         .unwrap()
+    }
+
+    #[test]
+    fn time_limit_stops_further_rounds() {
+        let pool = Pool::new(2).unwrap();
+        let nested = || vec![document("a.rs", "fn f() -> R { try!(try!(a)); Ok(()) }\n")];
+        let limited = JobOptions {
+            max_rounds: 5,
+            time_limit: Duration::ZERO,
+            ..JobOptions::default()
+        };
+        let cancel = CancelToken::new();
+        let outcome = run_rules(
+            &pool,
+            &RuleSet::builtin(),
+            nested(),
+            &limited,
+            &cancel,
+            |_| {},
+        )
+        .unwrap()
+        .remove(0);
+        assert_eq!(outcome.rounds.len(), 1);
+        assert!(outcome.text.contains("try!"), "{}", outcome.text);
+        let outcome = run(nested(), 5).remove(0);
+        assert!(outcome.text.contains("a??"), "{}", outcome.text);
+        assert!(!outcome.text.contains("try!"), "{}", outcome.text);
     }
 
     #[test]

@@ -41,6 +41,8 @@ const RETRY_WAIT: Duration = Duration::from_millis(1000);
 pub(super) struct Target {
     /// Keeps the change log back to `base` while the job runs.
     _hold: Option<Arc<super::session::BaseHold>>,
+    /// Which opening of the document `base` belongs to.
+    opened: Option<u64>,
     uri: Uri,
     /// The version the text belongs to; `None` for a file read from disk.
     base: Option<Version>,
@@ -96,17 +98,17 @@ pub struct DocumentReport {
 }
 
 fn argument(params: &ExecuteCommandParams) -> Result<&serde_json::Map<String, Value>> {
-    params
-        .arguments
-        .first()
-        .and_then(Value::as_object)
-        .ok_or_else(|| {
-            invalid(format!(
-                "{} takes one object argument such as [{{\"uri\": \"file:///src/lib.rs\"}}], got {}",
-                params.command,
-                Value::Array(params.arguments.clone())
-            ))
-        })
+    let only = match params.arguments.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    };
+    only.and_then(Value::as_object).ok_or_else(|| {
+        invalid(format!(
+            "{} takes one object argument such as [{{\"uri\": \"file:///src/lib.rs\"}}], got {}",
+            params.command,
+            Value::Array(params.arguments.clone())
+        ))
+    })
 }
 
 fn uri_argument(command: &str, object: &serde_json::Map<String, Value>) -> Result<Uri> {
@@ -152,14 +154,17 @@ impl Inner {
                         Some(token) => Some(token),
                         None => self.create_progress_token().await,
                     };
-                    let targets = self.workspace_targets().await?;
-                    self.run_and_apply(
-                        targets,
-                        None,
-                        token,
-                        "concur: apply all rules to the workspace",
-                    )
-                    .await?
+                    let (targets, notes) = self.workspace_targets().await?;
+                    let mut summary = self
+                        .run_and_apply(
+                            targets,
+                            None,
+                            token,
+                            "concur: apply all rules to the workspace",
+                        )
+                        .await?;
+                    summary.skipped.extend(notes);
+                    summary
                 }
                 "concur.mergeProposals" => self.merge_proposals(&params).await?,
                 other => {
@@ -186,6 +191,7 @@ impl Inner {
             ))
         })?;
         Ok(Target {
+            opened: self.opened.get(uri).map(|opened| *opened),
             _hold: Some(Arc::new(self.hold_base(uri, snapshot.version()))),
             uri: uri.clone(),
             base: Some(snapshot.version()),
@@ -197,7 +203,7 @@ impl Inner {
 
     /// Every supported file under the workspace folders: open documents
     /// from memory, the rest from disk, honouring `.gitignore`.
-    async fn workspace_targets(self: &Arc<Self>) -> Result<Vec<Target>> {
+    async fn workspace_targets(self: &Arc<Self>) -> Result<(Vec<Target>, Vec<String>)> {
         let roots: Vec<PathBuf> = self
             .session()
             .folders
@@ -209,12 +215,26 @@ impl Inner {
                 "concur.applyWorkspace: the client opened no workspace folder; open a folder first",
             ));
         }
-        let (found, skipped) = tokio::task::spawn_blocking(move || files::collect(&roots))
-            .await
-            .map_err(|error| join_error(&error))?
-            .map_err(|error| invalid(error.to_string()))?;
+        let mut notes = Vec::new();
+        let (existing, missing): (Vec<PathBuf>, Vec<PathBuf>) =
+            roots.into_iter().partition(|root| root.is_dir());
+        for root in missing {
+            notes.push(format!(
+                "{}: the workspace folder does not exist or is not a directory",
+                root.display()
+            ));
+        }
+        let (found, skipped) = if existing.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            tokio::task::spawn_blocking(move || files::collect(&existing))
+                .await
+                .map_err(|error| join_error(&error))?
+                .map_err(|error| invalid(format!("concur.applyWorkspace: {error}")))?
+        };
         for skip in &skipped {
             tracing::info!("{skip}");
+            notes.push(skip.to_string());
         }
         let open: HashMap<PathBuf, Uri> = self
             .store
@@ -240,6 +260,7 @@ impl Inner {
                 continue;
             };
             targets.push(Target {
+                opened: None,
                 _hold: None,
                 effective: self.effective_for(&uri)?,
                 uri,
@@ -248,7 +269,7 @@ impl Inner {
                 language: file.language,
             });
         }
-        Ok(targets)
+        Ok((targets, notes))
     }
 
     async fn create_progress_token(&self) -> Option<NumberOrString> {
@@ -288,7 +309,7 @@ impl Inner {
         self: &Arc<Self>,
         token: Option<NumberOrString>,
     ) -> Result<(WorkspaceEdit, CommandSummary)> {
-        let targets = self.workspace_targets().await?;
+        let (targets, _) = self.workspace_targets().await?;
         let cancel = CancelToken::new();
         let progress = self.begin_progress(token, &cancel).await;
         let finished = self
@@ -486,6 +507,15 @@ impl Inner {
         for item in finished.iter().filter(|item| item.outcome.changed()) {
             let target = &item.target;
             let outcome = &item.outcome;
+            if target.base.is_some()
+                && target.opened != self.opened.get(&target.uri).map(|opened| *opened)
+            {
+                skipped.push(format!(
+                    "{}: the document was closed or reopened while the job ran; run the job again",
+                    target.uri.as_str()
+                ));
+                continue;
+            }
             let planned = match target.base {
                 Some(base) => self.store.read(&target.uri, |document| {
                     edit::rebased_edits(
@@ -598,22 +628,29 @@ impl Inner {
                     return;
                 }
                 Ok(response) => {
-                    let waits = documents.iter().filter_map(|document| {
-                        let version = document.version?;
-                        let uri = document.uri.clone();
-                        let inner = Arc::clone(self);
-                        Some(async move { inner.store.wait_newer(&uri, version, RETRY_WAIT).await })
-                    });
-                    let moved = futures::future::join_all(waits)
-                        .await
-                        .into_iter()
-                        .any(|moved| moved);
                     summary.edit = "rejected";
                     summary.failure_reason = Some(response.failure_reason.unwrap_or_else(|| {
                         "the client did not apply the edit and gave no reason".to_owned()
                     }));
-                    if !moved {
+                    // Only a rejection that came after the client's version
+                    // had moved on is retried: the client sends that
+                    // didChange before its answer, so the transport has
+                    // already seen it. Any other rejection stands, even if
+                    // the user types afterwards.
+                    let moved: Vec<(Uri, Version)> = documents
+                        .iter()
+                        .filter_map(|document| {
+                            let sent = document.version?;
+                            self.input
+                                .moved_before_last_response(document.uri.as_str(), sent)
+                                .then(|| (document.uri.clone(), sent))
+                        })
+                        .collect();
+                    if moved.is_empty() {
                         return;
+                    }
+                    for (uri, sent) in moved {
+                        self.store.wait_newer(&uri, sent, RETRY_WAIT).await;
                     }
                     tracing::info!(attempt, "the document moved on; rebasing and sending again");
                 }
@@ -642,7 +679,9 @@ impl Inner {
             .and_then(|version| Version::try_from(version).ok())
             .ok_or_else(|| {
                 invalid(format!(
-                    "{command}: the argument needs the integer \"version\" the proposals were made from, got {}",
+                    "{command}: the argument needs the \"version\" the proposals were made from, \
+                     a whole number from 0 to {}, got {}",
+                    Version::MAX,
                     object.get("version").cloned().unwrap_or(Value::Null)
                 ))
             })?;
@@ -713,6 +752,7 @@ impl Inner {
         };
         let finished = vec![Finished {
             target: Target {
+                opened: self.opened.get(&uri).map(|opened| *opened),
                 _hold: Some(hold),
                 uri: uri.clone(),
                 base: Some(version),

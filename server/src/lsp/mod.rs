@@ -24,6 +24,7 @@ use tracing::Instrument;
 
 pub use session::Inner;
 pub use settings::Settings;
+use transport::InputState;
 
 /// Commands the server executes.
 pub const COMMANDS: [&str; 4] = [
@@ -45,9 +46,9 @@ pub struct ConcurServer {
 }
 
 impl ConcurServer {
-    fn new(client: Client) -> Self {
+    fn new(client: Client, input: Arc<InputState>) -> Self {
         Self {
-            inner: Arc::new(Inner::new(client)),
+            inner: Arc::new(Inner::new(client, input)),
             requests: AtomicU64::new(0),
         }
     }
@@ -64,7 +65,7 @@ impl ConcurServer {
         match AssertUnwindSafe(work.instrument(span)).catch_unwind().await {
             Ok(result) => {
                 if let Err(error) = &result {
-                    tracing::warn!(method, number, error = %error.message, "request failed");
+                    tracing::warn!(method, number, error = %error.message, "handler failed");
                 }
                 result
             }
@@ -111,9 +112,14 @@ pub(crate) fn invalid(message: impl Into<String>) -> Error {
     Error::invalid_params(message.into())
 }
 
-/// Builds the service, for `serve_stdio` and for in-process tests.
+/// Builds the service, for in-process tests that drive the framework
+/// directly.
 pub fn service() -> (LspService<ConcurServer>, ClientSocket) {
-    LspService::build(ConcurServer::new)
+    service_with(Arc::new(InputState::default()))
+}
+
+fn service_with(input: Arc<InputState>) -> (LspService<ConcurServer>, ClientSocket) {
+    LspService::build(move |client| ConcurServer::new(client, Arc::clone(&input)))
         .custom_method(
             "window/workDoneProgress/cancel",
             ConcurServer::cancel_progress,
@@ -121,20 +127,23 @@ pub fn service() -> (LspService<ConcurServer>, ClientSocket) {
         .finish()
 }
 
-/// Serves LSP on stdin and stdout until the client sends `exit`.
-pub async fn serve_stdio() {
-    serve(tokio::io::stdin(), tokio::io::stdout()).await;
+/// Serves LSP on stdin and stdout until the client sends `exit` or
+/// closes stdin. Returns true when the client sent `shutdown` first.
+pub async fn serve_stdio() -> bool {
+    serve(tokio::io::stdin(), tokio::io::stdout()).await
 }
 
 /// Serves LSP on any pair of streams, answering malformed messages
-/// itself so that the framework never stops reading.
-pub async fn serve<I, O>(input: I, output: O)
+/// itself so that the framework never stops reading. Returns true when
+/// the client sent `shutdown` before the end.
+pub async fn serve<I, O>(input: I, output: O) -> bool
 where
     I: tokio::io::AsyncRead + Unpin + Send + 'static,
     O: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (service, socket) = service();
-    transport::serve(input, output, service, socket).await;
+    let state = Arc::new(InputState::default());
+    let (service, socket) = service_with(Arc::clone(&state));
+    transport::serve(input, output, service, socket, state).await
 }
 
 impl ConcurServer {

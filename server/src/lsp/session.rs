@@ -89,7 +89,11 @@ impl ClientSupport {
 pub struct Session {
     pub encoding: PositionEncoding,
     pub support: ClientSupport,
+    /// The settings in force: `initial` overlaid with the newest
+    /// `workspace/configuration` answer.
     pub settings: Settings,
+    /// The settings from `initializationOptions`.
+    initial: Settings,
     pub folders: Vec<Folder>,
     /// Effective rules of files outside every folder, by the
     /// `concur.toml` found above them (`None`: none found).
@@ -101,12 +105,22 @@ pub struct Session {
 /// Everything the handlers share.
 pub struct Inner {
     pub client: Client,
+    /// What the transport saw arrive, such as the newest announced
+    /// version of each document.
+    pub(super) input: Arc<super::transport::InputState>,
     pub store: DocumentStore,
     session: RwLock<Session>,
-    analyses: DashMap<Uri, Arc<Analysis>>,
-    /// Per document, a counter that lets only the newest diagnostics
-    /// refresh publish.
+    /// The newest analysis of each document, with the opening it belongs
+    /// to.
+    analyses: DashMap<Uri, (u64, Arc<Analysis>)>,
+    /// A number per opening of each document, from the generation counter,
+    /// so that work on a closed document's text is never mistaken for
+    /// work on the reopened one.
+    pub(super) opened: DashMap<Uri, u64>,
+    /// Per document, the generation of the newest diagnostics refresh;
+    /// only that refresh publishes.
     generations: DashMap<Uri, u64>,
+    next_generation: std::sync::atomic::AtomicU64,
     /// Recent versions of each open document, oldest first.
     recent: DashMap<Uri, VecDeque<Snapshot>>,
     /// Running jobs by progress token, for `window/workDoneProgress/cancel`.
@@ -151,13 +165,16 @@ pub(super) fn store_error(error: StoreError) -> tower_lsp_server::jsonrpc::Error
 }
 
 impl Inner {
-    pub fn new(client: Client) -> Self {
+    pub fn new(client: Client, input: Arc<super::transport::InputState>) -> Self {
         Self {
             client,
+            input,
             store: DocumentStore::new(),
             session: RwLock::new(Session::default()),
             analyses: DashMap::new(),
+            opened: DashMap::new(),
             generations: DashMap::new(),
+            next_generation: std::sync::atomic::AtomicU64::new(0),
             recent: DashMap::new(),
             cancels: DashMap::new(),
             pools: Mutex::new(HashMap::new()),
@@ -211,7 +228,10 @@ impl Inner {
         session.support = support;
         if let Some(options) = &params.initialization_options {
             match Settings::from_value(options) {
-                Ok(settings) => session.settings = settings,
+                Ok(settings) => {
+                    session.initial = settings.clone();
+                    session.settings = settings;
+                }
                 Err(message) => session
                     .pending_messages
                     .push(format!("concur: initializationOptions: {message}")),
@@ -235,6 +255,11 @@ impl Inner {
                 session.pending_messages.push(config_message(&message));
             }
             session.folders.push(folder);
+        }
+        if let Err(message) = check_disabled(&session.settings, &session.folders) {
+            session
+                .pending_messages
+                .push(format!("concur: initializationOptions: {message}"));
         }
         tracing::info!(
             encoding = %encoding,
@@ -336,10 +361,16 @@ impl Inner {
         }
     }
 
-    /// Replaces the settings; an invalid value is shown and the previous
-    /// settings stay in force.
+    /// Replaces the settings with `value` laid over the initialization
+    /// options. An invalid value, or a `disable` list naming no rule, is
+    /// shown and the previous settings stay in force.
     async fn apply_settings(self: &Arc<Self>, value: &Value) {
-        match Settings::from_value(value) {
+        let parsed = Settings::from_value(value).and_then(|pulled| {
+            let settings = self.session().initial.overlay(&pulled);
+            check_disabled(&settings, &self.session().folders)?;
+            Ok(settings)
+        });
+        match parsed {
             Ok(settings) => {
                 {
                     let mut session = self.session_mut();
@@ -494,6 +525,12 @@ impl Inner {
 
     pub fn did_open(self: &Arc<Self>, params: DidOpenTextDocumentParams) {
         let document = params.text_document;
+        let opening = self
+            .next_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        self.opened.insert(document.uri.clone(), opening);
+        self.analyses.remove(&document.uri);
         self.store.open(
             document.uri.clone(),
             &document.text,
@@ -548,6 +585,7 @@ impl Inner {
     pub async fn did_close(&self, params: DidCloseTextDocumentParams) -> Result<()> {
         let uri = params.text_document.uri;
         self.analyses.remove(&uri);
+        self.opened.remove(&uri);
         self.recent.remove(&uri);
         self.generations.remove(&uri);
         self.store.close(&uri).map_err(store_error)?;
@@ -632,10 +670,16 @@ impl Inner {
         }
     }
 
+    /// Gives `uri` a new diagnostics generation. Numbers come from one
+    /// counter for all documents, so a refresh started before a close and
+    /// reopen never matches a generation given out after it.
     fn bump(&self, uri: &Uri) -> u64 {
-        let mut generation = self.generations.entry(uri.clone()).or_insert(0);
-        *generation += 1;
-        *generation
+        let generation = self
+            .next_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        self.generations.insert(uri.clone(), generation);
+        generation
     }
 
     /// Publishes diagnostics for `uri` once typing pauses.
@@ -665,11 +709,16 @@ impl Inner {
     /// The rule matches of the current version of `uri`, cached per
     /// version and rules.
     pub(super) async fn analysis(&self, uri: &Uri) -> Result<Arc<Analysis>> {
+        let opened = self.opened.get(uri).map(|opened| *opened);
         let snapshot = self.store.snapshot(uri).map_err(store_error)?;
         let effective = self.effective_for(uri)?;
         if let Some(cached) = self.analyses.get(uri) {
-            if cached.version == snapshot.version() && Arc::ptr_eq(&cached.effective, &effective) {
-                return Ok(Arc::clone(&cached));
+            let (cached_opened, cached) = &*cached;
+            if Some(*cached_opened) == opened
+                && cached.version == snapshot.version()
+                && Arc::ptr_eq(&cached.effective, &effective)
+            {
+                return Ok(Arc::clone(cached));
             }
         }
         let language = self.language_of(uri, &snapshot);
@@ -679,12 +728,18 @@ impl Inner {
                 .map_err(|error| join_error(&error))?
                 .map_err(internal)?;
         let analysis = Arc::new(analysis);
-        let mut entry = self
-            .analyses
-            .entry(uri.clone())
-            .or_insert_with(|| Arc::clone(&analysis));
-        if entry.version < analysis.version {
-            *entry = Arc::clone(&analysis);
+        // Cache it only for the same opening of the document, and only
+        // when it is newer than what is cached.
+        if let Some(opened) = opened {
+            if self.opened.get(uri).map(|current| *current) == Some(opened) {
+                let mut entry = self
+                    .analyses
+                    .entry(uri.clone())
+                    .or_insert_with(|| (opened, Arc::clone(&analysis)));
+                if entry.0 != opened || entry.1.version < analysis.version {
+                    *entry = (opened, Arc::clone(&analysis));
+                }
+            }
         }
         Ok(analysis)
     }
@@ -740,6 +795,7 @@ impl Inner {
                 actions.push(CodeActionOrCommand::CodeAction(action));
             }
         }
+        let quick_fixes = actions.len();
         if wants(FIX_ALL_KIND) && !analysis.matches.is_empty() {
             let mut action = CodeAction {
                 title: "concur: apply all rules to this file".to_owned(),
@@ -754,7 +810,10 @@ impl Inner {
             actions.push(CodeActionOrCommand::CodeAction(action));
         }
         let has_folders = !self.session().folders.is_empty();
-        if wants(WORKSPACE_KIND) && has_folders {
+        // Listed when asked for by kind, or next to a quick fix; offered on
+        // every line it would put a light bulb on every line.
+        let asked_for = params.context.only.is_some() || quick_fixes > 0;
+        if wants(WORKSPACE_KIND) && has_folders && asked_for {
             let mut action = CodeAction {
                 title: "concur: apply all rules to the workspace".to_owned(),
                 kind: Some(CodeActionKind::from(WORKSPACE_KIND)),
@@ -937,6 +996,33 @@ impl Session {
             folder.effective = None;
         }
         self.outside.clear();
+    }
+}
+
+/// Checks that every id in the `disable` setting names a built-in rule or
+/// a rule of some folder's `concur.toml`.
+fn check_disabled(settings: &Settings, folders: &[Folder]) -> std::result::Result<(), String> {
+    let catalog = crate::rules::RuleSet::builtin();
+    let unknown: Vec<&str> = settings
+        .disable
+        .iter()
+        .flatten()
+        .filter(|id| {
+            catalog.get(id).is_none()
+                && !folders
+                    .iter()
+                    .any(|folder| folder.config.user_rules.get(id).is_some())
+        })
+        .map(String::as_str)
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "setting concur.disable names rules that do not exist: {}; `concur rules` lists \
+             the built-in ids",
+            unknown.join(", ")
+        ))
     }
 }
 

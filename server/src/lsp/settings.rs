@@ -20,8 +20,9 @@ const MAX_WORKERS: u64 = 256;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
     pub builtin: Option<bool>,
-    /// Rule ids to switch off, on top of the `concur.toml`'s `disable`.
-    pub disable: Vec<String>,
+    /// Rule ids to switch off, on top of the `concur.toml`'s `disable`;
+    /// `None` when the setting is absent.
+    pub disable: Option<Vec<String>>,
     pub max_rounds: Option<u32>,
     pub workers: Option<usize>,
 }
@@ -63,11 +64,11 @@ impl Settings {
                 format!("setting concur.disable must be a list of rule ids such as [\"try-macro\"], got {value}")
             };
             let list = value.as_array().ok_or_else(invalid)?;
+            let mut ids = Vec::with_capacity(list.len());
             for id in list {
-                settings
-                    .disable
-                    .push(id.as_str().ok_or_else(invalid)?.to_owned());
+                ids.push(id.as_str().ok_or_else(invalid)?.to_owned());
             }
+            settings.disable = Some(ids);
         }
         if let Some(value) = map.get("maxRounds").filter(|value| !value.is_null()) {
             let rounds = value
@@ -93,6 +94,19 @@ impl Settings {
         }
         Ok(settings)
     }
+
+    /// Returns these settings with every setting that `newer` sets
+    /// replaced by its value: `workspace/configuration` answers overlay
+    /// `initializationOptions`, and a client that answers `null` for the
+    /// section keeps the options it started the server with.
+    pub fn overlay(&self, newer: &Settings) -> Settings {
+        Settings {
+            builtin: newer.builtin.or(self.builtin),
+            disable: newer.disable.clone().or_else(|| self.disable.clone()),
+            max_rounds: newer.max_rounds.or(self.max_rounds),
+            workers: newer.workers.or(self.workers),
+        }
+    }
 }
 
 /// What a job on one document runs: the rules and the options, resolved
@@ -117,7 +131,7 @@ impl Effective {
     pub fn resolve(settings: &Settings, config: &Config) -> Result<Effective, String> {
         let builtin = settings.builtin.unwrap_or(config.builtin);
         let mut disable = config.disable.clone();
-        disable.extend(settings.disable.iter().cloned());
+        disable.extend(settings.disable.iter().flatten().cloned());
         let rules = RuleSet::combine(
             config.user_rules.clone(),
             builtin.then(RuleSet::builtin),
@@ -223,7 +237,7 @@ mod tests {
             settings,
             Settings {
                 builtin: Some(false),
-                disable: vec!["try-macro".to_owned()],
+                disable: Some(vec!["try-macro".to_owned()]),
                 max_rounds: Some(5),
                 workers: Some(4),
             }
@@ -261,7 +275,7 @@ mod tests {
         .unwrap();
         let settings = Settings {
             max_rounds: Some(2),
-            disable: vec!["try-macro".to_owned()],
+            disable: Some(vec!["try-macro".to_owned()]),
             ..Settings::default()
         };
         let effective = Effective::resolve(&settings, &config).unwrap();
@@ -278,9 +292,24 @@ mod tests {
     }
 
     #[test]
+    fn configuration_overlays_the_options() {
+        let options =
+            Settings::from_value(&json!({"disable": ["len-zero"], "maxRounds": 2})).unwrap();
+        for empty in [Value::Null, json!({}), json!({"other": 1})] {
+            let pulled = Settings::from_value(&empty).unwrap();
+            assert_eq!(options.overlay(&pulled), options, "{empty}");
+        }
+        let pulled = Settings::from_value(&json!({"disable": [], "workers": 3})).unwrap();
+        let merged = options.overlay(&pulled);
+        assert_eq!(merged.disable, Some(Vec::new()));
+        assert_eq!(merged.max_rounds, Some(2));
+        assert_eq!(merged.workers, Some(3));
+    }
+
+    #[test]
     fn unknown_disabled_id_is_an_error() {
         let settings = Settings {
-            disable: vec!["no-such-rule".to_owned()],
+            disable: Some(vec!["no-such-rule".to_owned()]),
             ..Settings::default()
         };
         let error = Effective::resolve(&settings, &Config::default()).unwrap_err();

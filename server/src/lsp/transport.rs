@@ -5,9 +5,15 @@
 //! frames reach the framework. Outgoing frames from both go through one
 //! writer task.
 
+use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
+
+use dashmap::DashMap;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -61,7 +67,7 @@ fn error_frame(id: Value, code: i64, message: String) -> Vec<u8> {
 
 /// What to do with one incoming frame.
 enum Checked {
-    Forward,
+    Forward(Value),
     Answer(Vec<u8>),
 }
 
@@ -90,7 +96,7 @@ fn check(body: &[u8]) -> Checked {
         _ => false,
     };
     if shape_ok {
-        Checked::Forward
+        Checked::Forward(value)
     } else {
         let id = if valid_id { id } else { Value::Null };
         Checked::Answer(error_frame(
@@ -113,60 +119,182 @@ fn truncate(text: &str) -> String {
     }
 }
 
-/// Reads one frame's headers; `Ok(None)` at the end of the input.
-/// A frame without a usable `Content-Length` gives `Err` with the reason.
+/// Reads one frame's headers; `Ok(None)` at the end of the input, and
+/// `Err` with the reason for a frame without a usable `Content-Length`.
+///
+/// Lines before the first header are skipped, and a `Content-Length`
+/// header is also found in the middle of a line. That way the reader
+/// finds the next frame again after a frame whose length was wrong, whose
+/// body then runs into the next header.
 async fn read_headers<R: AsyncRead + Unpin>(
     reader: &mut BufReader<R>,
 ) -> io::Result<Option<Result<usize, String>>> {
     let mut length: Option<Result<usize, String>> = None;
-    let mut saw_any = false;
+    let mut line = Vec::new();
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await? == 0 {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).await? == 0 {
             return Ok(None);
         }
-        let trimmed = line.trim_end_matches(['\r', '\n']);
+        let text = String::from_utf8_lossy(&line);
+        let trimmed = text.trim_end_matches(['\r', '\n']);
         if trimmed.is_empty() {
-            if !saw_any {
+            if length.is_none() {
                 // Stray blank lines between frames.
                 continue;
             }
             break;
         }
-        saw_any = true;
-        if let Some((name, value)) = trimmed.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("content-length") {
-                length = Some(
-                    value
-                        .trim()
-                        .parse::<usize>()
-                        .map_err(|_| format!("Content-Length {:?} is not a number", value.trim()))
-                        .and_then(|length| {
-                            if length > MAX_FRAME {
-                                Err(format!(
-                                    "Content-Length {length} is larger than {MAX_FRAME}"
-                                ))
-                            } else {
-                                Ok(length)
-                            }
-                        }),
+        let lower = trimmed.to_ascii_lowercase();
+        if let Some(at) = lower.find("content-length:") {
+            if at > 0 {
+                tracing::warn!(
+                    skipped = at,
+                    "bytes before a Content-Length header were skipped"
                 );
             }
+            let value = trimmed[at + "content-length:".len()..].trim();
+            length = Some(
+                value
+                    .parse::<usize>()
+                    .map_err(|_| format!("Content-Length {value:?} is not a number"))
+                    .and_then(|length| {
+                        if length > MAX_FRAME {
+                            Err(format!(
+                                "Content-Length {length} is larger than {MAX_FRAME}"
+                            ))
+                        } else {
+                            Ok(length)
+                        }
+                    }),
+            );
+        } else if length.is_none() {
+            tracing::warn!(
+                line = %truncate(trimmed),
+                "skipped a line that is not a header"
+            );
         }
     }
-    Ok(Some(length.unwrap_or_else(|| {
-        Err("a message arrived without a Content-Length header".to_owned())
-    })))
+    Ok(length)
 }
 
+/// Announced versions kept per document.
+const ANNOUNCED_HISTORY: usize = 32;
+
+/// What the reader saw, for the server and for the exit code.
+#[derive(Debug, Default)]
+pub struct InputState {
+    /// The recent versions each document was announced with, by URI, as
+    /// `didOpen` and `didChange` frames arrive, each with the number of
+    /// its frame, oldest first.
+    announced: DashMap<String, VecDeque<(i32, u64)>>,
+    /// Frames read so far.
+    frames: AtomicU64,
+    /// The number of the newest response frame from the client.
+    last_response: AtomicU64,
+    shutdown: AtomicBool,
+}
+
+impl InputState {
+    /// Whether the client announced a version of `uri` newer than
+    /// `version` before it sent its newest response. The server asks this
+    /// when the client rejects an edit: a client that rejects an edit
+    /// because the document moved on sends that `didChange` before its
+    /// answer.
+    pub fn moved_before_last_response(&self, uri: &str, version: i32) -> bool {
+        let answered = self.last_response.load(Ordering::SeqCst);
+        self.announced.get(uri).is_some_and(|history| {
+            history
+                .iter()
+                .any(|(announced, frame)| *announced > version && *frame < answered)
+        })
+    }
+
+    fn note(&self, value: &Value) {
+        let frame = self.frames.fetch_add(1, Ordering::SeqCst);
+        let method = value.get("method").and_then(Value::as_str);
+        match method {
+            Some("textDocument/didOpen" | "textDocument/didChange") => {
+                let document = &value["params"]["textDocument"];
+                if let (Some(uri), Some(version)) = (
+                    document.get("uri").and_then(Value::as_str),
+                    document
+                        .get("version")
+                        .and_then(Value::as_i64)
+                        .and_then(|version| i32::try_from(version).ok()),
+                ) {
+                    let mut history = self.announced.entry(uri.to_owned()).or_default();
+                    if method == Some("textDocument/didOpen") {
+                        history.clear();
+                    }
+                    history.push_back((version, frame));
+                    while history.len() > ANNOUNCED_HISTORY {
+                        history.pop_front();
+                    }
+                }
+            }
+            Some("textDocument/didClose") => {
+                if let Some(uri) = value["params"]["textDocument"]["uri"].as_str() {
+                    self.announced.remove(uri);
+                }
+            }
+            Some("shutdown") => self.shutdown.store(true, Ordering::SeqCst),
+            Some(_) => {}
+            None => self.last_response.store(frame, Ordering::SeqCst),
+        }
+    }
+}
+
+/// A `window/showMessage` warning about a notification whose params the
+/// framework would drop without a trace.
+fn check_notification(value: &Value) -> Option<Vec<u8>> {
+    use tower_lsp_server::ls_types::{
+        DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+    };
+    if value.get("id").is_some() {
+        return None;
+    }
+    let method = value.get("method").and_then(Value::as_str)?;
+    let params = value.get("params").cloned().unwrap_or(Value::Null);
+    let error = match method {
+        "textDocument/didOpen" => serde_json::from_value::<DidOpenTextDocumentParams>(params).err(),
+        "textDocument/didChange" => {
+            serde_json::from_value::<DidChangeTextDocumentParams>(params).err()
+        }
+        "textDocument/didClose" => {
+            serde_json::from_value::<DidCloseTextDocumentParams>(params).err()
+        }
+        _ => None,
+    }?;
+    let message = format!(
+        "concur ignored {method}: invalid params ({error}); the server's copy of the document \
+         may now differ from the editor's, so close and reopen it"
+    );
+    tracing::warn!("{message}");
+    let body = json!({
+        "jsonrpc": "2.0",
+        "method": "window/showMessage",
+        "params": {"type": 2, "message": message},
+    });
+    Some(frame(body.to_string().as_bytes()))
+}
+
+/// How long the server waits for handlers after the input ended or the
+/// client sent `exit`, before it stops with requests still unanswered
+/// (for example one waiting for the client's answer to `applyEdit`).
+const EXIT_GRACE: Duration = Duration::from_millis(500);
+
 /// Serves the protocol on `input` and `output` until the input ends or
-/// the client sends `exit`.
+/// the client sends `exit`. Returns true when the client sent `shutdown`
+/// first, as LSP asks for a clean exit.
 pub async fn serve<I, O>(
     input: I,
     mut output: O,
     service: LspService<ConcurServer>,
     socket: ClientSocket,
-) where
+    state: Arc<InputState>,
+) -> bool
+where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
 {
@@ -181,6 +309,8 @@ pub async fn serve<I, O>(
     });
     let (framework_input, mut forward) = tokio::io::duplex(1 << 16);
     let answers = sender.clone();
+    let (input_done, input_finished) = tokio::sync::oneshot::channel::<()>();
+    let reader_state = Arc::clone(&state);
     let reader = tokio::spawn(async move {
         let mut reader = BufReader::new(input);
         loop {
@@ -202,8 +332,15 @@ pub async fn serve<I, O>(
                 break;
             }
             match check(&body) {
-                Checked::Forward => {
+                Checked::Forward(value) => {
+                    reader_state.note(&value);
+                    if let Some(warning) = check_notification(&value) {
+                        let _ = answers.send(warning);
+                    }
                     if forward.write_all(&frame(&body)).await.is_err() {
+                        break;
+                    }
+                    if value.get("method").and_then(Value::as_str) == Some("exit") {
                         break;
                     }
                 }
@@ -213,32 +350,118 @@ pub async fn serve<I, O>(
                 }
             }
         }
+        let _ = input_done.send(());
         // Dropping `forward` ends the framework's input.
     });
-    Server::new(framework_input, ChannelWriter(sender), socket)
-        .serve(service)
-        .await;
+    let served = Server::new(framework_input, ChannelWriter(sender), socket).serve(service);
+    tokio::select! {
+        () = served => {}
+        () = async {
+            let _ = input_finished.await;
+            tokio::time::sleep(EXIT_GRACE).await;
+        } => {
+            tracing::warn!(
+                "the input ended or the client sent exit while requests were still waiting; stopping"
+            );
+        }
+    }
     reader.abort();
-    let _ = writer.await;
+    let _ = reader.await;
+    // Late frames from handlers that are still running are dropped with
+    // the runtime.
+    let _ = tokio::time::timeout(EXIT_GRACE, writer).await;
+    state.shutdown.load(Ordering::SeqCst)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Reads frames the way `serve` does and returns each body that was
+    /// read whole, or the error for a frame that was not.
+    async fn read_all(input: &[u8]) -> Vec<Result<String, String>> {
+        let mut reader = BufReader::new(input);
+        let mut out = Vec::new();
+        while let Some(length) = read_headers(&mut reader).await.unwrap() {
+            match length {
+                Ok(length) => {
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).await.is_err() {
+                        break;
+                    }
+                    out.push(Ok(String::from_utf8_lossy(&body).into_owned()));
+                }
+                Err(reason) => out.push(Err(reason)),
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn finds_frames_again_after_a_wrong_length() {
+        let good = r#"{"jsonrpc":"2.0","id":2,"method":"x"}"#;
+        for bad_length in ["5", "abc", "-5"] {
+            let input = format!(
+                "Content-Length: {bad_length}\r\n\r\n{good}Content-Length: {}\r\n\r\n{good}",
+                good.len()
+            );
+            let frames = read_all(input.as_bytes()).await;
+            assert_eq!(
+                frames.last(),
+                Some(&Ok(good.to_owned())),
+                "{bad_length}: {frames:?}"
+            );
+        }
+        // Stray lines, lowercase headers, LF-only lines and bytes that are
+        // not UTF-8 before a header.
+        let input = format!("junk\n??\r\ncontent-length: {}\n\n{good}", good.len());
+        let mut bytes = input.into_bytes();
+        bytes[5] = 0xff;
+        bytes[6] = 0xfe;
+        let frames = read_all(&bytes).await;
+        assert_eq!(frames, [Ok(good.to_owned())]);
+    }
+
+    #[test]
+    fn invalid_notification_params_get_a_message() {
+        let bad = json!({"jsonrpc": "2.0", "method": "textDocument/didChange",
+            "params": {"textDocument": {"uri": "file:///a.rs", "version": "2"}, "contentChanges": []}});
+        let warning = String::from_utf8(check_notification(&bad).unwrap()).unwrap();
+        assert!(warning.contains("window/showMessage"), "{warning}");
+        assert!(warning.contains("textDocument/didChange"), "{warning}");
+        let good = json!({"jsonrpc": "2.0", "method": "textDocument/didChange",
+            "params": {"textDocument": {"uri": "file:///a.rs", "version": 2}, "contentChanges": []}});
+        assert!(check_notification(&good).is_none());
+    }
+
+    #[test]
+    fn remembers_versions_announced_before_a_response() {
+        let state = InputState::default();
+        let change = |version: i32| {
+            json!({"jsonrpc": "2.0", "method": "textDocument/didChange",
+                "params": {"textDocument": {"uri": "file:///a.rs", "version": version}, "contentChanges": []}})
+        };
+        state.note(&change(3));
+        state.note(&json!({"jsonrpc": "2.0", "id": 1, "result": {"applied": false}}));
+        state.note(&change(4));
+        assert!(state.moved_before_last_response("file:///a.rs", 2));
+        assert!(!state.moved_before_last_response("file:///a.rs", 3));
+        assert!(!state.moved_before_last_response("file:///b.rs", 0));
+    }
+
     #[test]
     fn sorts_frames() {
         assert!(matches!(
             check(br#"{"jsonrpc":"2.0","id":1,"method":"x"}"#),
-            Checked::Forward
+            Checked::Forward(_)
         ));
         assert!(matches!(
             check(br#"{"jsonrpc":"2.0","method":"x"}"#),
-            Checked::Forward
+            Checked::Forward(_)
         ));
         assert!(matches!(
             check(br#"{"jsonrpc":"2.0","id":1,"result":null}"#),
-            Checked::Forward
+            Checked::Forward(_)
         ));
         for (body, code) in [
             (&br#"{"jsonrpc":"2.0","id":1,"#[..], "-32700"),
@@ -252,7 +475,7 @@ mod tests {
                     let text = String::from_utf8(answer).unwrap();
                     assert!(text.contains(code), "{text}");
                 }
-                Checked::Forward => panic!("forwarded {}", String::from_utf8_lossy(body)),
+                Checked::Forward(_) => panic!("forwarded {}", String::from_utf8_lossy(body)),
             }
         }
     }

@@ -48,6 +48,9 @@ pub struct TestClient {
     /// Called with the client before it answers an `applyEdit`: lets a
     /// test type while the server waits.
     pub before_apply: Option<TypingHook>,
+    /// Called after the client answered an `applyEdit`: typing that comes
+    /// too late to explain the answer.
+    pub after_apply: Option<TypingHook>,
 }
 
 /// Capabilities of a client that supports everything concur uses.
@@ -152,6 +155,7 @@ impl TestClient {
             edit_requests: Vec::new(),
             configuration: Value::Null,
             before_apply: None,
+            after_apply: None,
         };
         let root_uri = root.map(|root| format!("file://{}", root.display()));
         let folders = root_uri
@@ -249,6 +253,15 @@ impl TestClient {
                         Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
                     };
                     self.send(reply).await;
+                    if method == "workspace/applyEdit" {
+                        if let Some(mut hook) = self.after_apply.take() {
+                            let mut typed = Vec::new();
+                            hook(&mut typed);
+                            for (uri, change) in typed {
+                                self.type_change(&uri, change).await;
+                            }
+                        }
+                    }
                 }
                 (None, Some(_)) => {
                     self.notifications.push(message.clone());
