@@ -40,6 +40,7 @@ const QUIET_SETTINGS = {
   "extensions.ignoreRecommendations": true,
   "security.workspace.trust.enabled": false,
   "git.enabled": false,
+  // Files change on disk only when a step saves them.
   "files.autoSave": "off",
   "editor.minimap.enabled": false,
   "chat.commandCenter.enabled": false,
@@ -126,6 +127,9 @@ describe("VS Code extension in code-server", { timeout: 1_200_000 }, () => {
       ...QUIET_SETTINGS,
       "concur.server.path": concur,
       "concur.log.level": "info",
+      // E2E_TRACE logs the LSP messages in the concur output channel,
+      // which a failing step prints.
+      ...(process.env.E2E_TRACE !== undefined ? { "concur.trace.server": "messages" } : {}),
     };
     server.writeUserSettings(userSettings);
     server.installExtension(vsixPath());
@@ -182,17 +186,27 @@ describe("VS Code extension in code-server", { timeout: 1_200_000 }, () => {
     await page.locator(".editor-instance .monaco-editor textarea").first().focus();
   }
 
-  /** Runs a command by its palette title. */
+  /** Runs a command by its exact palette title, clicking its row so that
+   * a better fuzzy match cannot run instead. */
   async function runCommand(page: Page, title: string): Promise<void> {
     await page.keyboard.press("F1");
     const input = page.locator(".quick-input-widget input");
     await input.waitFor({ timeout: TIMEOUT.command });
     await input.fill(`>${title}`);
-    await page
-      .locator(".quick-input-list .monaco-list-row", { hasText: title })
-      .first()
-      .waitFor({ timeout: TIMEOUT.command });
-    await page.keyboard.press("Enter");
+    const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+    const row = page
+      .locator(".quick-input-list .monaco-list-row")
+      .filter({ has: page.locator(".label-name", { hasText: exact }) })
+      .first();
+    try {
+      await row.waitFor({ timeout: TIMEOUT.command });
+    } catch (error) {
+      const rows = await page.locator(".quick-input-list .monaco-list-row .label-name").allInnerTexts();
+      throw new Error(`no command palette row is titled "${title}"; rows: ${JSON.stringify(rows)}`, {
+        cause: error,
+      });
+    }
+    await row.click();
     await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: TIMEOUT.command });
   }
 
@@ -264,6 +278,39 @@ describe("VS Code extension in code-server", { timeout: 1_200_000 }, () => {
       await page.keyboard.press("Control+S");
       await assertFileBecomes(path.join(workspace, "src", "save.rs"), expected("save.rs"));
       await page.screenshot({ path: path.join(OUTPUT_DIR, "3-fix-on-save.png") });
+    });
+  });
+
+  it("restarts the server and applies rules to the workspace", async () => {
+    await step("workspace", async (page) => {
+      await runCommand(page, "concur: Restart server");
+      await waitFor(
+        "the restarted server to be ready",
+        async () => ((await status(page).innerText()).trim() === "concur" ? true : undefined),
+        TIMEOUT.server,
+      );
+      // src/other.rs was never opened, so the server reads it from disk and
+      // its edit names version null. needless-return is still disabled.
+      await runCommand(page, "concur: Apply all rules to the workspace");
+      const text = await waitFor(
+        "the status bar to show the workspace job's summary",
+        async () => {
+          const current = (await status(page).innerText()).trim();
+          return /applied|failed|rejected/.test(current) ? current : undefined;
+        },
+        TIMEOUT.command,
+      );
+      assert.equal(text, "concur: 4 applied, 0 conflicts");
+      // VS Code opens the edited file in a dirty editor a moment after the
+      // edit is applied, and Save All skips it until then.
+      await page
+        .locator(".tabs-container .tab.dirty", { hasText: "other.rs" })
+        .waitFor({ timeout: TIMEOUT.command });
+      await runCommand(page, "File: Save All Files");
+      await assertFileBecomes(path.join(workspace, "src", "other.rs"), expected("other.rs"));
+      await assertFileBecomes(path.join(workspace, "src", "lib.rs"), expected("lib.rs"));
+      await page.mouse.move(700, 500);
+      await page.screenshot({ path: path.join(OUTPUT_DIR, "4-workspace.png") });
     });
   });
 });
