@@ -115,6 +115,18 @@ describe("VS Code extension in code-server", { timeout: 1_200_000 }, () => {
   }
 
   before(async () => {
+    try {
+      await setUp();
+    } catch (error) {
+      failed = true;
+      printLogs();
+      throw error;
+    }
+  });
+
+  /** Starts code-server with the extension installed and opens the
+   * workspace in Chromium. */
+  async function setUp(): Promise<void> {
     fs.rmSync(OUTPUT_DIR, { recursive: true, force: true });
     fs.mkdirSync(OUTPUT_DIR, { recursive: true });
     tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), "concur-vscode-e2e-"));
@@ -157,7 +169,7 @@ describe("VS Code extension in code-server", { timeout: 1_200_000 }, () => {
     await page.goto(server.url(workspace));
     await page.locator(".monaco-workbench").waitFor({ timeout: TIMEOUT.workbench });
     await page.locator(".explorer-folders-view").waitFor({ timeout: TIMEOUT.workbench });
-  });
+  }
 
   after(async () => {
     await browser?.close().catch((error) => console.error(`closing Chromium failed: ${error}`));
