@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 
 import {
   checkExecutableFile,
@@ -121,6 +121,7 @@ describe("expandSetting", () => {
 
 describe("checkExecutableFile", () => {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concur-path-test-"));
+  after(() => fs.rmSync(directory, { recursive: true, force: true }));
 
   it("accepts an executable file", () => {
     const file = path.join(directory, "concur");
