@@ -687,6 +687,34 @@ async fn settings_choose_the_rules() {
     assert!(message["message"].as_str().unwrap().contains("\"many\""));
 }
 
+/// Neovim encodes an empty Lua table as `[]`, so `settings = { concur = {} }`
+/// arrives as `{"concur": []}` and its `workspace/configuration` result as
+/// `[[]]`. Both mean "no settings", not an invalid value.
+#[tokio::test]
+async fn empty_lua_tables_are_empty_settings() {
+    let (mut client, _) =
+        TestClient::start(full_capabilities(&["utf-8"]), json!({"concur": []}), None).await;
+    client.configuration = json!([]);
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"concur": []}}),
+        )
+        .await;
+    client.open(URI, SAMPLE).await;
+    assert_eq!(
+        codes(&client.diagnostics(URI).await),
+        ["len-zero", "redundant-field-names", "try-macro"]
+    );
+    client.settle().await;
+    let shown: Vec<&Value> = client
+        .notifications
+        .iter()
+        .filter(|message| message["method"] == "window/showMessage")
+        .collect();
+    assert!(shown.is_empty(), "no settings error is shown: {shown:?}");
+}
+
 #[tokio::test]
 async fn concur_toml_is_loaded_watched_and_kept_when_invalid() {
     let root = tempfile::tempdir().unwrap();
