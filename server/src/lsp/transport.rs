@@ -4,14 +4,20 @@
 //! messages of no known shape are answered here, and only well-formed
 //! frames reach the framework. Outgoing frames from both go through one
 //! writer task.
+//!
+//! The reader also counts each document's `didChange` notifications in
+//! the order they arrive, before the framework runs their handlers
+//! concurrently, so that a request can wait for the changes sent before it.
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tower_lsp_server::ls_types::Uri;
 use tower_lsp_server::{ClientSocket, LspService, Server};
 
 use super::ConcurServer;
@@ -61,7 +67,10 @@ fn error_frame(id: Value, code: i64, message: String) -> Vec<u8> {
 
 /// What to do with one incoming frame.
 enum Checked {
-    Forward,
+    /// Pass the frame on; `changed` is the document of a `didChange`.
+    Forward {
+        changed: Option<Uri>,
+    },
     Answer(Vec<u8>),
 }
 
@@ -90,7 +99,12 @@ fn check(body: &[u8]) -> Checked {
         _ => false,
     };
     if shape_ok {
-        Checked::Forward
+        let changed = if value["method"] == "textDocument/didChange" {
+            serde_json::from_value::<Uri>(value["params"]["textDocument"]["uri"].clone()).ok()
+        } else {
+            None
+        };
+        Checked::Forward { changed }
     } else {
         let id = if valid_id { id } else { Value::Null };
         Checked::Answer(error_frame(
@@ -181,6 +195,7 @@ pub async fn serve<I, O>(
     });
     let (framework_input, mut forward) = tokio::io::duplex(1 << 16);
     let answers = sender.clone();
+    let inner = Arc::clone(&service.inner().inner);
     let reader = tokio::spawn(async move {
         let mut reader = BufReader::new(input);
         loop {
@@ -202,7 +217,10 @@ pub async fn serve<I, O>(
                 break;
             }
             match check(&body) {
-                Checked::Forward => {
+                Checked::Forward { changed } => {
+                    if let Some(uri) = changed {
+                        inner.store.note_change_arrived(&uri);
+                    }
                     if forward.write_all(&frame(&body)).await.is_err() {
                         break;
                     }
@@ -230,16 +248,21 @@ mod tests {
     fn sorts_frames() {
         assert!(matches!(
             check(br#"{"jsonrpc":"2.0","id":1,"method":"x"}"#),
-            Checked::Forward
+            Checked::Forward { changed: None }
         ));
         assert!(matches!(
             check(br#"{"jsonrpc":"2.0","method":"x"}"#),
-            Checked::Forward
+            Checked::Forward { changed: None }
         ));
         assert!(matches!(
             check(br#"{"jsonrpc":"2.0","id":1,"result":null}"#),
-            Checked::Forward
+            Checked::Forward { changed: None }
         ));
+        let did_change = br#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"textDocument":{"uri":"file:///a.rs","version":3},"contentChanges":[]}}"#;
+        match check(did_change) {
+            Checked::Forward { changed: Some(uri) } => assert_eq!(uri.as_str(), "file:///a.rs"),
+            _ => panic!("a didChange is forwarded with its document"),
+        }
         for (body, code) in [
             (&br#"{"jsonrpc":"2.0","id":1,"#[..], "-32700"),
             (br#"[1,2]"#, "-32600"),
@@ -252,7 +275,7 @@ mod tests {
                     let text = String::from_utf8(answer).unwrap();
                     assert!(text.contains(code), "{text}");
                 }
-                Checked::Forward => panic!("forwarded {}", String::from_utf8_lossy(body)),
+                Checked::Forward { .. } => panic!("forwarded {}", String::from_utf8_lossy(body)),
             }
         }
     }
