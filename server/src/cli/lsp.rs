@@ -26,5 +26,9 @@ pub fn run(_args: &Args) -> ExitCode {
         }
     };
     runtime.block_on(crate::lsp::serve_stdio());
+    // Tokio reads stdin on a blocking thread that stays in `read` until the
+    // client closes the pipe, and dropping the runtime would wait for it.
+    // Neovim 0.11 keeps the pipe open until the server exits after `exit`.
+    runtime.shutdown_background();
     ExitCode::SUCCESS
 }
