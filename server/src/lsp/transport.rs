@@ -13,10 +13,12 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::oneshot;
 use tower_lsp_server::ls_types::Uri;
 use tower_lsp_server::{ClientSocket, LspService, Server};
 
@@ -24,6 +26,11 @@ use super::ConcurServer;
 
 /// Largest frame accepted; a bigger `Content-Length` is refused.
 const MAX_FRAME: usize = 1 << 30;
+/// How long the framework may keep running after the client sent `exit` or
+/// closed the input. A handler that waits for the client, such as for the
+/// result of a `workspace/configuration` request sent just before
+/// `shutdown`, would otherwise keep the process alive for good.
+const EXIT_GRACE: Duration = Duration::from_millis(200);
 
 /// An `AsyncWrite` that hands every write to the writer task whole. The
 /// framework encodes whole frames before writing, so accepting each
@@ -67,9 +74,11 @@ fn error_frame(id: Value, code: i64, message: String) -> Vec<u8> {
 
 /// What to do with one incoming frame.
 enum Checked {
-    /// Pass the frame on; `changed` is the document of a `didChange`.
+    /// Pass the frame on; `changed` is the document of a `didChange`, and
+    /// `exit` marks the `exit` notification.
     Forward {
         changed: Option<Uri>,
+        exit: bool,
     },
     Answer(Vec<u8>),
 }
@@ -104,7 +113,8 @@ fn check(body: &[u8]) -> Checked {
         } else {
             None
         };
-        Checked::Forward { changed }
+        let exit = value["method"] == "exit";
+        Checked::Forward { changed, exit }
     } else {
         let id = if valid_id { id } else { Value::Null };
         Checked::Answer(error_frame(
@@ -196,7 +206,11 @@ pub async fn serve<I, O>(
     let (framework_input, mut forward) = tokio::io::duplex(1 << 16);
     let answers = sender.clone();
     let inner = Arc::clone(&service.inner().inner);
+    // Sent on `exit`; dropped, which also wakes the receiver, at the end of
+    // the input.
+    let (ended, client_left) = oneshot::channel::<()>();
     let reader = tokio::spawn(async move {
+        let mut ended = Some(ended);
         let mut reader = BufReader::new(input);
         loop {
             let length = match read_headers(&mut reader).await {
@@ -217,12 +231,17 @@ pub async fn serve<I, O>(
                 break;
             }
             match check(&body) {
-                Checked::Forward { changed } => {
+                Checked::Forward { changed, exit } => {
                     if let Some(uri) = changed {
                         inner.store.note_change_arrived(&uri);
                     }
                     if forward.write_all(&frame(&body)).await.is_err() {
                         break;
+                    }
+                    if exit {
+                        if let Some(ended) = ended.take() {
+                            let _ = ended.send(());
+                        }
                     }
                 }
                 Checked::Answer(answer) => {
@@ -233,9 +252,23 @@ pub async fn serve<I, O>(
         }
         // Dropping `forward` ends the framework's input.
     });
-    Server::new(framework_input, ChannelWriter(sender), socket)
-        .serve(service)
-        .await;
+    let mut serving =
+        Box::pin(Server::new(framework_input, ChannelWriter(sender), socket).serve(service));
+    let stopped_early = tokio::select! {
+        () = &mut serving => false,
+        () = async {
+            let _ = client_left.await;
+            tokio::time::sleep(EXIT_GRACE).await;
+        } => true,
+    };
+    if stopped_early {
+        tracing::info!(
+            grace_ms = EXIT_GRACE.as_millis(),
+            "the client left while handlers still waited for it; stopping without them"
+        );
+    }
+    // Dropping the framework drops its writer, so the writer task ends.
+    drop(serving);
     reader.abort();
     let _ = writer.await;
 }
@@ -248,21 +281,31 @@ mod tests {
     fn sorts_frames() {
         assert!(matches!(
             check(br#"{"jsonrpc":"2.0","id":1,"method":"x"}"#),
-            Checked::Forward { changed: None }
+            Checked::Forward { changed: None, .. }
         ));
         assert!(matches!(
             check(br#"{"jsonrpc":"2.0","method":"x"}"#),
-            Checked::Forward { changed: None }
+            Checked::Forward { changed: None, .. }
         ));
         assert!(matches!(
             check(br#"{"jsonrpc":"2.0","id":1,"result":null}"#),
-            Checked::Forward { changed: None }
+            Checked::Forward { changed: None, .. }
         ));
         let did_change = br#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"textDocument":{"uri":"file:///a.rs","version":3},"contentChanges":[]}}"#;
         match check(did_change) {
-            Checked::Forward { changed: Some(uri) } => assert_eq!(uri.as_str(), "file:///a.rs"),
+            Checked::Forward {
+                changed: Some(uri),
+                exit: false,
+            } => assert_eq!(uri.as_str(), "file:///a.rs"),
             _ => panic!("a didChange is forwarded with its document"),
         }
+        assert!(matches!(
+            check(br#"{"jsonrpc":"2.0","method":"exit"}"#),
+            Checked::Forward {
+                changed: None,
+                exit: true
+            }
+        ));
         for (body, code) in [
             (&br#"{"jsonrpc":"2.0","id":1,"#[..], "-32700"),
             (br#"[1,2]"#, "-32600"),
