@@ -357,16 +357,28 @@ fn neovim_0_11_fixes_all_in_utf8() {
 }
 
 /// Typing right before the fix-all: the edit must build on the typed text
-/// although Neovim skips version numbers.
+/// although Neovim skips version numbers. A rule is switched off in the
+/// settings, which 0.7 sends through both initializationOptions and
+/// workspace/configuration.
 #[test]
-fn neovim_0_7_typing_then_fix_all() {
+fn neovim_0_7_typing_and_settings() {
     let case = Case {
         sync: true,
         keys: TYPED_KEYS,
+        settings: json!({"disable": ["needless-return"]}),
         ..Case::default()
     };
     let outcome = run(&neovim_0_7(), "nvim07-typing", BEFORE, &case);
-    check(&outcome, "utf-16", &typed(AFTER));
+    let expected = typed(AFTER)
+        .replace(
+            "let _ = \"名前 🎉\"; Person { name, age }",
+            "let _ = \"名前 🎉\"; return Person { name, age };",
+        )
+        .replace(
+            "let _ = \"🚀é😀\"; v.is_empty()",
+            "let _ = \"🚀é😀\"; return v.is_empty();",
+        );
+    check(&outcome, "utf-16", &expected);
 }
 
 /// The same through vim.lsp.start, with a rule switched off in the settings.
