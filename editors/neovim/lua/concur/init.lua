@@ -37,6 +37,19 @@ M.defaults = {
   commands = true,
 }
 
+-- Every option setup() accepts, including those whose default is nil.
+local OPTION_NAMES = {
+  cmd = true,
+  cmd_env = true,
+  filetypes = true,
+  root_markers = true,
+  settings = true,
+  capabilities = true,
+  on_attach = true,
+  client_api = true,
+  commands = true,
+}
+
 local options = nil
 -- Client ids started through vim.lsp.start_client, by root folder ("" for
 -- files outside every root).
@@ -232,7 +245,22 @@ function M.setup(user_options)
   if user_options ~= nil and type(user_options) ~= "table" then
     error("concur: setup() expects a table of options, got " .. type(user_options))
   end
-  local opts = vim.tbl_deep_extend("force", {}, M.defaults, user_options or {})
+  -- A shallow merge: each option given replaces the default whole, so a
+  -- shorter cmd or root_markers list keeps none of the default's items.
+  local opts = {}
+  for key, value in pairs(M.defaults) do
+    opts[key] = value
+  end
+  for key, value in pairs(user_options or {}) do
+    if not OPTION_NAMES[key] then
+      local names = vim.tbl_keys(OPTION_NAMES)
+      table.sort(names)
+      error(
+        "concur: unknown setup() option " .. vim.inspect(key) .. "; valid options: " .. table.concat(names, ", ")
+      )
+    end
+    opts[key] = value
+  end
   if type(opts.cmd) == "string" then
     opts.cmd = { opts.cmd }
   end
@@ -295,7 +323,7 @@ end
 local function fix_all_sync(client, bufnr, timeout_ms)
   local response, err = call(client, "request_sync", "textDocument/codeAction", fix_all_params(bufnr), timeout_ms, bufnr)
   if not response or response.err then
-    notify("textDocument/codeAction failed: " .. tostring(err or response.err.message))
+    notify("textDocument/codeAction failed: " .. tostring(response and response.err.message or err))
     return false
   end
   local action = fix_all_action(response.result)
@@ -305,7 +333,7 @@ local function fix_all_sync(client, bufnr, timeout_ms)
   if not action.edit and not action.command then
     response, err = call(client, "request_sync", "codeAction/resolve", action, timeout_ms, bufnr)
     if not response or response.err then
-      notify("codeAction/resolve failed: " .. tostring(err or response.err.message))
+      notify("codeAction/resolve failed: " .. tostring(response and response.err.message or err))
       return false
     end
     action = response.result
