@@ -277,6 +277,55 @@ async fn typing_during_a_job_is_kept() {
     }
 }
 
+/// Neovim numbers versions by its changedtick, which skips numbers. A code
+/// action sent right after such a change must see it, although the change
+/// waits for its missing predecessor until the gap timeout.
+#[tokio::test]
+async fn skipped_versions_reach_the_next_request() {
+    for encoding in ["utf-8", "utf-16"] {
+        let mut client = start(&[encoding]).await;
+        client.open(URI, SAMPLE).await;
+        client.diagnostics(URI).await;
+        client.docs.get_mut(URI).unwrap().version += 7;
+        client
+            .type_replace(URI, "// é", "// ✓ new line\n// é")
+            .await;
+        let version = client.docs[URI].version;
+        assert_eq!(version, 9);
+
+        let started = std::time::Instant::now();
+        let actions = client
+            .request(
+                "textDocument/codeAction",
+                json!({
+                    "textDocument": {"uri": URI},
+                    "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+                    "context": {"diagnostics": [], "only": ["source.fixAll.concur"]}
+                }),
+            )
+            .await
+            .unwrap();
+        let action = actions[0].clone();
+        let resolved = client.request("codeAction/resolve", action).await.unwrap();
+        let edit = &resolved["edit"];
+        assert_eq!(
+            edit["documentChanges"][0]["textDocument"]["version"], version,
+            "{encoding}: the edit names the version the client just sent"
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(200),
+            "{encoding}: the request waited {:?}, as long as the gap timeout",
+            started.elapsed()
+        );
+        client.apply_workspace_edit(edit).await.unwrap();
+        assert_eq!(
+            client.text(URI),
+            FIXED.replace("// é", "// ✓ new line\n// é"),
+            "{encoding}"
+        );
+    }
+}
+
 /// Typing over a match while the job runs drops that hunk and counts it.
 #[tokio::test]
 async fn typing_over_a_match_drops_its_hunk() {
@@ -784,6 +833,34 @@ async fn reopening_drops_the_old_diagnostics() {
         .await
         .unwrap();
     assert_eq!(client.text(URI), "fn f() { x?; }\n");
+}
+
+/// Neovim encodes an empty Lua table as `[]`, so `settings = { concur = {} }`
+/// arrives as `{"concur": []}` and its `workspace/configuration` result as
+/// `[[]]`. Both mean "no settings", not an invalid value.
+#[tokio::test]
+async fn empty_lua_tables_are_empty_settings() {
+    let (mut client, _) =
+        TestClient::start(full_capabilities(&["utf-8"]), json!({"concur": []}), None).await;
+    client.configuration = json!([]);
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"concur": []}}),
+        )
+        .await;
+    client.open(URI, SAMPLE).await;
+    assert_eq!(
+        codes(&client.diagnostics(URI).await),
+        ["len-zero", "redundant-field-names", "try-macro"]
+    );
+    client.settle().await;
+    let shown: Vec<&Value> = client
+        .notifications
+        .iter()
+        .filter(|message| message["method"] == "window/showMessage")
+        .collect();
+    assert!(shown.is_empty(), "no settings error is shown: {shown:?}");
 }
 
 #[tokio::test]

@@ -6,8 +6,14 @@
 //! per-document queue until its predecessor arrives. `submit_in_order`
 //! waits for that with a deadline and then applies the queue across the
 //! gap, because some clients (Neovim) skip version numbers.
+//!
+//! A request must not wait for that deadline. LSP messages on one
+//! connection are ordered, so the client sent every change that reached the
+//! transport before the request. `catch_up` applies the queue as soon as
+//! all of those changes have been submitted.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -70,7 +76,14 @@ struct SlotState {
 
 struct Slot {
     state: Mutex<SlotState>,
+    /// Woken when a change is applied, queued or rejected, and when the
+    /// document closes or is reopened.
     progressed: Notify,
+    /// `didChange` notifications of this document read by the transport.
+    arrived: AtomicU64,
+    /// Changes submitted to this slot, whatever their outcome. Each is
+    /// counted under the state lock once it is applied, queued or rejected.
+    submitted: AtomicU64,
 }
 
 impl Slot {
@@ -101,6 +114,8 @@ impl DocumentStore {
                 failed: HashMap::new(),
             }),
             progressed: Notify::new(),
+            arrived: AtomicU64::new(0),
+            submitted: AtomicU64::new(0),
         });
         if let Some(previous) = self.documents.insert(uri.clone(), slot) {
             tracing::warn!(
@@ -211,51 +226,73 @@ impl DocumentStore {
     ) -> Result<SubmitOutcome, StoreError> {
         let slot = self.slot(uri)?;
         let mut state = slot.lock();
-        let current = state.document.version();
-        if version <= current {
-            return Err(document_error(
-                uri,
-                DocumentError::StaleVersion {
-                    current,
-                    received: version,
-                },
-            ));
-        }
-        if state.queue.contains_key(&version) {
-            return Err(StoreError::DuplicateVersion {
-                uri: uri.as_str().to_owned(),
-                version,
-            });
-        }
-        if version != current + 1 {
-            state.queue.insert(
-                version,
-                QueuedChange {
-                    changes,
-                    encoding,
-                    origin,
-                    awaited,
-                },
-            );
-            tracing::debug!(
-                uri = uri.as_str(),
-                version,
-                current,
-                "change queued until its predecessor arrives"
-            );
-            return Ok(SubmitOutcome::Waiting {
-                expected: current + 1,
-            });
-        }
-        state
-            .document
-            .apply_content_changes(&changes, encoding, version, origin)
-            .map_err(|source| document_error(uri, source))?;
-        drain_queue(uri, &mut state, false);
-        let version = state.document.version();
+        let outcome = submit_locked(uri, &mut state, version, changes, encoding, origin, awaited);
+        slot.submitted.fetch_add(1, Ordering::AcqRel);
         drop(state);
         slot.progressed.notify_waiters();
-        Ok(SubmitOutcome::Applied { version })
+        outcome
+    }
+
+    /// Counts a `didChange` of `uri` that the transport read, before the
+    /// framework runs its handler, so that `catch_up` can wait for it.
+    pub fn note_change_arrived(&self, uri: &Uri) {
+        if let Ok(slot) = self.slot(uri) {
+            slot.arrived.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Brings `uri` up to date before a request reads it. Waits up to
+    /// `timeout` until every `didChange` counted by `note_change_arrived`
+    /// so far has been submitted, then applies queued changes across
+    /// version gaps: the client sent them before the request, so a missing
+    /// version was skipped by the client, not delayed.
+    ///
+    /// NOTE: a client that sends a lower version after a higher one loses
+    /// it here. Once a request flushed the higher one, the lower one is
+    /// rejected as stale.
+    pub async fn catch_up(&self, uri: &Uri, timeout: Duration) {
+        let Ok(slot) = self.slot(uri) else {
+            return;
+        };
+        let arrived = slot.arrived.load(Ordering::Acquire);
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let progressed = slot.progressed.notified();
+            tokio::pin!(progressed);
+            progressed.as_mut().enable();
+            if slot.submitted.load(Ordering::Acquire) >= arrived {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, progressed).await.is_err() {
+                tracing::warn!(
+                    uri = uri.as_str(),
+                    arrived,
+                    submitted = slot.submitted.load(Ordering::Acquire),
+                    timeout_ms = timeout.as_millis(),
+                    "changes sent before a request were not submitted in time; \
+                     the request reads the document without them"
+                );
+                break;
+            }
+        }
+        let queued = slot.lock().queue.len();
+        if queued > 0 {
+            tracing::debug!(
+                uri = uri.as_str(),
+                queued,
+                "applying queued changes across version gaps before a request"
+            );
+            let _ = self.flush_queue(uri);
+        }
+    }
+
+    /// `catch_up` for every open document, with one shared deadline.
+    pub async fn catch_up_all(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        for uri in self.uris() {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            self.catch_up(&uri, left).await;
+        }
     }
 
     /// Applies every queued change of `uri` in version order, across gaps
@@ -307,7 +344,9 @@ impl DocumentStore {
                 .await
                 .is_err()
             {
-                tracing::warn!(
+                // Debug, not warn: Neovim skips versions on most edits, so
+                // this is routine for it.
+                tracing::debug!(
                     uri = uri.as_str(),
                     version,
                     "predecessor did not arrive in time; applying queued changes across the gap"
@@ -373,6 +412,63 @@ impl DocumentStore {
             .map(|entry| Arc::clone(entry.value()))
             .ok_or_else(|| unknown(uri))
     }
+}
+
+/// Applies or queues one change under the slot's lock, for
+/// `DocumentStore::submit_change`.
+fn submit_locked(
+    uri: &Uri,
+    state: &mut SlotState,
+    version: Version,
+    changes: Vec<ContentChange>,
+    encoding: PositionEncoding,
+    origin: Origin,
+    awaited: bool,
+) -> Result<SubmitOutcome, StoreError> {
+    let current = state.document.version();
+    if version <= current {
+        return Err(document_error(
+            uri,
+            DocumentError::StaleVersion {
+                current,
+                received: version,
+            },
+        ));
+    }
+    if state.queue.contains_key(&version) {
+        return Err(StoreError::DuplicateVersion {
+            uri: uri.as_str().to_owned(),
+            version,
+        });
+    }
+    if version != current + 1 {
+        state.queue.insert(
+            version,
+            QueuedChange {
+                changes,
+                encoding,
+                origin,
+                awaited,
+            },
+        );
+        tracing::debug!(
+            uri = uri.as_str(),
+            version,
+            current,
+            "change queued until its predecessor arrives"
+        );
+        return Ok(SubmitOutcome::Waiting {
+            expected: current + 1,
+        });
+    }
+    state
+        .document
+        .apply_content_changes(&changes, encoding, version, origin)
+        .map_err(|source| document_error(uri, source))?;
+    drain_queue(uri, state, false);
+    Ok(SubmitOutcome::Applied {
+        version: state.document.version(),
+    })
 }
 
 /// Applies queued changes in order: only the next version, or every queued
@@ -552,6 +648,51 @@ mod tests {
         assert_eq!(store.read(&uri(), Document::version).unwrap(), last);
         assert_eq!(text(&store), text(&in_order));
         assert_eq!(store.read(&uri(), |doc| doc.log().len()).unwrap(), 160);
+    }
+
+    #[tokio::test]
+    async fn catch_up_applies_across_a_skipped_version() {
+        let store = DocumentStore::new();
+        store.open(uri(), "x", 1, "rust");
+        store.note_change_arrived(&uri());
+        assert_eq!(
+            submit(&store, 5, insert(0, 0, "a")).unwrap(),
+            SubmitOutcome::Waiting { expected: 2 }
+        );
+        store.catch_up(&uri(), Duration::from_secs(5)).await;
+        assert_eq!(store.read(&uri(), Document::version).unwrap(), 5);
+        assert_eq!(text(&store), "ax");
+    }
+
+    #[tokio::test]
+    async fn catch_up_waits_for_arrived_changes() {
+        let store = Arc::new(DocumentStore::new());
+        store.open(uri(), "", 1, "rust");
+        store.note_change_arrived(&uri());
+        store.note_change_arrived(&uri());
+        let late = Arc::clone(&store);
+        let submitter = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            submit(&late, 6, insert(0, 1, "b")).unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            submit(&late, 3, insert(0, 0, "a")).unwrap();
+        });
+        store.catch_up(&uri(), Duration::from_secs(5)).await;
+        assert_eq!(store.read(&uri(), Document::version).unwrap(), 6);
+        assert_eq!(text(&store), "ab");
+        submitter.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn catch_up_gives_up_after_the_timeout() {
+        let store = DocumentStore::new();
+        store.open(uri(), "", 1, "rust");
+        store.note_change_arrived(&uri());
+        store.catch_up(&uri(), Duration::from_millis(20)).await;
+        assert_eq!(store.read(&uri(), Document::version).unwrap(), 1);
+        // An unknown document has nothing to wait for.
+        let other: Uri = "file:///tmp/other.rs".parse().unwrap();
+        store.catch_up(&other, Duration::from_secs(5)).await;
     }
 
     #[test]

@@ -18,7 +18,7 @@ use tower_lsp_server::{Bounded, Cancellable, OngoingProgress};
 use tracing::Instrument;
 
 use super::edit::{self, DocumentEdit};
-use super::session::{join_error, store_error, token_key, Inner};
+use super::session::{join_error, store_error, token_key, Inner, CATCH_UP_TIMEOUT};
 use super::settings::Effective;
 use super::{internal, invalid};
 use crate::cli::files;
@@ -126,6 +126,7 @@ fn uri_argument(command: &str, object: &serde_json::Map<String, Value>) -> Resul
 
 impl Inner {
     pub async fn execute_command(self: &Arc<Self>, params: ExecuteCommandParams) -> Result<Value> {
+        self.store.catch_up_all(CATCH_UP_TIMEOUT).await;
         let span = tracing::info_span!("command", command = params.command.as_str());
         let token = params.work_done_progress_params.work_done_token.clone();
         async move {

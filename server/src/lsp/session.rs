@@ -30,6 +30,10 @@ const DIAGNOSTICS_DELAY: Duration = Duration::from_millis(150);
 /// applied across the gap (Neovim numbers versions by its changedtick,
 /// which may skip).
 const GAP_TIMEOUT: Duration = Duration::from_millis(250);
+/// How long a request waits for the handlers of the `didChange`
+/// notifications sent before it to queue or apply their changes. Each is a
+/// short synchronous step, so the limit matters only on a starved runtime.
+pub(super) const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(1);
 /// Versions of each document kept for `concur.mergeProposals`.
 const RECENT_VERSIONS: usize = 64;
 
@@ -749,6 +753,7 @@ impl Inner {
         params: CodeActionParams,
     ) -> Result<CodeActionResponse> {
         let uri = params.text_document.uri;
+        self.store.catch_up(&uri, CATCH_UP_TIMEOUT).await;
         let analysis = self.analysis(&uri).await?;
         let encoding = self.encoding();
         let support = self.support();
@@ -880,6 +885,7 @@ impl Inner {
         self: &Arc<Self>,
         mut action: CodeAction,
     ) -> Result<CodeAction> {
+        self.store.catch_up_all(CATCH_UP_TIMEOUT).await;
         let data = action.data.clone().ok_or_else(|| {
             invalid(
                 "codeAction/resolve: the action has no data; resolve only actions concur listed",

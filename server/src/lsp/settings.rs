@@ -29,19 +29,29 @@ pub struct Settings {
 
 impl Settings {
     /// Reads settings from `initializationOptions`, a `workspace/configuration`
-    /// answer or a `didChangeConfiguration` payload. Both `{"concur": {...}}`
-    /// and the bare section are accepted; `null` gives the defaults, and keys
-    /// this server does not use (such as the extension's own settings) are
-    /// ignored.
+    /// response or a `didChangeConfiguration` payload. Both `{"concur": {...}}`
+    /// and the bare section are accepted; `null` and `[]` give the defaults,
+    /// and keys this server does not use (such as the extension's own
+    /// settings) are ignored.
+    ///
+    /// An empty array is read as an empty object because Lua has one table
+    /// type, so Neovim 0.7.2 and 0.11.4 both encode `{ concur = {} }` as
+    /// `{"concur": []}`.
     ///
     /// # Errors
     /// A message naming the setting, the value received and the value
     /// expected.
     pub fn from_value(value: &Value) -> Result<Settings, String> {
+        let is_empty_array = |value: &Value| value.as_array().is_some_and(Vec::is_empty);
+        if value.is_null() || is_empty_array(value) {
+            return Ok(Settings::default());
+        }
         let section = match value {
-            Value::Null => return Ok(Settings::default()),
             Value::Object(map) => match map.get("concur") {
-                Some(inner @ (Value::Object(_) | Value::Null)) => inner,
+                Some(inner) if inner.is_null() || is_empty_array(inner) => {
+                    return Ok(Settings::default())
+                }
+                Some(inner @ Value::Object(_)) => inner,
                 _ => value,
             },
             other => {
@@ -225,6 +235,19 @@ mod tests {
             Settings::from_value(&Value::Null).unwrap(),
             Settings::default()
         );
+    }
+
+    #[test]
+    fn empty_lua_tables_are_empty_settings() {
+        for value in [json!([]), json!({"concur": []}), json!({"concur": null})] {
+            assert_eq!(
+                Settings::from_value(&value),
+                Ok(Settings::default()),
+                "{value}"
+            );
+        }
+        let error = Settings::from_value(&json!([1])).unwrap_err();
+        assert!(error.contains("must be an object"), "{error}");
     }
 
     #[test]

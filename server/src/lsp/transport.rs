@@ -4,6 +4,10 @@
 //! messages of no known shape are answered here, and only well-formed
 //! frames reach the framework. Outgoing frames from both go through one
 //! writer task.
+//!
+//! The reader also counts each document's `didChange` notifications in
+//! the order they arrive, before the framework runs their handlers
+//! concurrently, so that a request can wait for the changes sent before it.
 
 use std::collections::VecDeque;
 use std::io;
@@ -18,6 +22,7 @@ use dashmap::DashMap;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tower_lsp_server::ls_types::Uri;
 use tower_lsp_server::{ClientSocket, LspService, Server};
 
 use super::ConcurServer;
@@ -311,6 +316,7 @@ where
     let answers = sender.clone();
     let (input_done, input_finished) = tokio::sync::oneshot::channel::<()>();
     let reader_state = Arc::clone(&state);
+    let inner = Arc::clone(&service.inner().inner);
     let reader = tokio::spawn(async move {
         let mut reader = BufReader::new(input);
         loop {
@@ -334,6 +340,14 @@ where
             match check(&body) {
                 Checked::Forward(value) => {
                     reader_state.note(&value);
+                    if value.get("method").and_then(Value::as_str) == Some("textDocument/didChange")
+                    {
+                        if let Ok(uri) = serde_json::from_value::<Uri>(
+                            value["params"]["textDocument"]["uri"].clone(),
+                        ) {
+                            inner.store.note_change_arrived(&uri);
+                        }
+                    }
                     if let Some(warning) = check_notification(&value) {
                         let _ = answers.send(warning);
                     }
