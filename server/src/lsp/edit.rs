@@ -462,11 +462,13 @@ mod tests {
 
     #[test]
     fn annotations_follow_the_client() {
+        // The built-in catalog marks expect-fun-call `confirm`; an edit made
+        // by it and another rule is shown under it.
         let confirm_rule = rules()
             .rules()
             .iter()
             .position(|rule| rule.confirm)
-            .unwrap_or(0);
+            .expect("a built-in rule needs confirmation");
         let document = DocumentEdit {
             uri: "file:///a.rs".parse().unwrap(),
             version: Some(3),
@@ -502,6 +504,8 @@ mod tests {
             .unwrap()
             .to_owned();
         assert_eq!(json["changeAnnotations"][&id]["label"], id);
+        assert_eq!(id, "expect-fun-call");
+        assert_eq!(json["changeAnnotations"][&id]["needsConfirmation"], true);
     }
 
     #[test]
