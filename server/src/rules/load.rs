@@ -523,11 +523,13 @@ fn compile(
 /// caller reports separately.
 fn describe(error: &QueryError) -> String {
     let message = error.message.trim_end();
+    // tree-sitter 0.26 quotes some names in its messages already.
+    let name = message.trim_matches('"');
     match error.kind {
         QueryErrorKind::Syntax => format!("invalid syntax:\n{message}"),
-        QueryErrorKind::NodeType => format!("invalid node type {message:?} for this language"),
-        QueryErrorKind::Field => format!("invalid field name {message:?}"),
-        QueryErrorKind::Capture => format!("invalid capture name {message:?}"),
+        QueryErrorKind::NodeType => format!("invalid node type \"{name}\" for this language"),
+        QueryErrorKind::Field => format!("invalid field name \"{name}\""),
+        QueryErrorKind::Capture => format!("invalid capture name \"{name}\""),
         QueryErrorKind::Predicate => format!("invalid predicate: {message}"),
         QueryErrorKind::Structure => format!("impossible pattern:\n{message}"),
         QueryErrorKind::Language => format!("grammar failed to load: {message}"),
