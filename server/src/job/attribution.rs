@@ -1,6 +1,6 @@
-//! Which rules and which groups make up each replacement of a job's
-//! change, so that editors can label edits by rule and a rebase can drop
-//! whole groups.
+//! Attribution of a job's change: the rules and groups behind each
+//! replacement, so that editors can label edits by rule and a rebase can
+//! drop whole groups.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -47,7 +47,8 @@ impl Tracker {
     pub fn record(&mut self, round: usize, merged: &Merged, current: &Rope) {
         let mut mapper = PosMapper::new(merged.change.ops());
         for span in &mut self.spans {
-            // Text inserted at a span's edges belongs to whoever inserted it.
+            // Text inserted at a span's edges belongs to the edit that
+            // inserted it.
             let start = mapper.map(span.range.start, Assoc::After);
             let end = if span.range.is_empty() {
                 start
@@ -121,7 +122,7 @@ impl Tracker {
     }
 }
 
-/// The attribution of a single merge's change.
+/// Attributes the change of a single merge.
 pub fn attribute_merge(merged: &Merged) -> (Vec<Attribution>, Vec<(usize, GroupRef)>) {
     let mut tracker = Tracker::default();
     tracker.record(0, merged, &Rope::from_str(&merged.text));

@@ -1,5 +1,5 @@
-//! Where the rules match in one version of a document: the matches behind
-//! the diagnostics and the quick fixes, and the merged edit of one match.
+//! Rule matches in one version of a document: the matches behind the
+//! diagnostics and the quick fixes, and the merged edit of one match.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -91,7 +91,7 @@ impl Analysis {
         })
     }
 
-    /// One hint per match.
+    /// Builds one hint diagnostic per match.
     pub fn diagnostics(&self, encoding: PositionEncoding) -> Vec<Diagnostic> {
         let rules = self.effective.rules.rules();
         self.matches

@@ -41,7 +41,7 @@ const RETRY_WAIT: Duration = Duration::from_millis(1000);
 pub(super) struct Target {
     /// Keeps the change log back to `base` while the job runs.
     _hold: Option<Arc<super::session::BaseHold>>,
-    /// Which opening of the document `base` belongs to.
+    /// The opening of the document that `base` belongs to.
     opened: Option<u64>,
     uri: Uri,
     /// The version the text belongs to; `None` for a file read from disk.
@@ -58,8 +58,8 @@ struct Finished {
     rules: RuleSet,
 }
 
-/// What a command reports back, and what the last job left for the
-/// editor's report view.
+/// The summary a command returns, which editors also show as the last
+/// job's report.
 #[derive(Clone, Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CommandSummary {
@@ -181,7 +181,7 @@ impl Inner {
         .await
     }
 
-    /// A job target for an open document.
+    /// Builds a job target for an open document.
     pub(super) fn open_target(self: &Arc<Self>, uri: &Uri) -> Result<Target> {
         let snapshot = self.store.snapshot(uri).map_err(store_error)?;
         let language = self.language_of(uri, &snapshot).ok_or_else(|| {
@@ -202,8 +202,9 @@ impl Inner {
         })
     }
 
-    /// Every supported file under the workspace folders: open documents
-    /// from memory, the rest from disk, honouring `.gitignore`.
+    /// Lists every supported file under the workspace folders as targets:
+    /// open documents from memory, the rest from disk, honouring
+    /// `.gitignore`. Also returns the folders and files left out.
     async fn workspace_targets(self: &Arc<Self>) -> Result<(Vec<Target>, Vec<String>)> {
         let roots: Vec<PathBuf> = self
             .session()
@@ -282,13 +283,13 @@ impl Inner {
         match self.client.create_work_done_progress(token.clone()).await {
             Ok(()) => Some(token),
             Err(error) => {
-                tracing::warn!(%error.message, "the client refused a progress token");
+                tracing::warn!(%error.message, "the client rejected a progress token");
                 None
             }
         }
     }
 
-    /// The fix-all edit of one document, for `codeAction/resolve`.
+    /// Computes the fix-all edit of one document, for `codeAction/resolve`.
     pub(super) async fn fix_all_edit(
         self: &Arc<Self>,
         uri: &Uri,
@@ -305,7 +306,7 @@ impl Inner {
         ))
     }
 
-    /// The workspace edit, for `codeAction/resolve`.
+    /// Computes the workspace edit, for `codeAction/resolve`.
     pub(super) async fn workspace_edit(
         self: &Arc<Self>,
         token: Option<NumberOrString>,
@@ -537,7 +538,7 @@ impl Inner {
                 }),
                 None => self.store.read(&target.uri, |document| {
                     // Opened while the job read it from disk: usable only
-                    // if the buffer still holds the disk text.
+                    // if the buffer still contains the disk text.
                     if *document.text() == target.text {
                         Ok((
                             edit::direct_edits(
@@ -634,8 +635,8 @@ impl Inner {
                         "the client did not apply the edit and gave no reason".to_owned()
                     }));
                     // Only a rejection that came after the client's version
-                    // had moved on is retried: the client sends that
-                    // didChange before its answer, so the transport has
+                    // had moved on is retried. The client sends that
+                    // didChange before its response, so the transport has
                     // already seen it. Any other rejection stands, even if
                     // the user types afterwards.
                     let moved: Vec<(Uri, Version)> = documents
@@ -811,7 +812,8 @@ fn summarize(finished: &[Finished]) -> CommandSummary {
     }
 }
 
-/// Whether a round's report says more than "nothing matched".
+/// Returns true when a round's report contains more than "nothing
+/// matched".
 fn has_news(report: &MergeReport) -> bool {
     !report.groups.is_empty() || report.workers.iter().any(|worker| worker.error.is_some())
 }

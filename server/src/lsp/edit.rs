@@ -47,7 +47,7 @@ pub struct DocumentEdit {
     pub dropped_groups: Vec<u32>,
 }
 
-/// What the client accepts in a `WorkspaceEdit`.
+/// The forms of `WorkspaceEdit` the client accepts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EditSupport {
     pub document_changes: bool,

@@ -37,7 +37,7 @@ pub(super) const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(1);
 /// Versions of each document kept for `concur.mergeProposals`.
 const RECENT_VERSIONS: usize = 64;
 
-/// What the client said it supports.
+/// The client's capabilities that the server uses.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ClientSupport {
     pub edit: EditSupport,
@@ -94,7 +94,7 @@ pub struct Session {
     pub encoding: PositionEncoding,
     pub support: ClientSupport,
     /// The settings in force: `initial` overlaid with the newest
-    /// `workspace/configuration` answer.
+    /// `workspace/configuration` response.
     pub settings: Settings,
     /// The settings from `initializationOptions`.
     initial: Settings,
@@ -109,8 +109,8 @@ pub struct Session {
 /// Everything the handlers share.
 pub struct Inner {
     pub client: Client,
-    /// What the transport saw arrive, such as the newest announced
-    /// version of each document.
+    /// The transport's record of incoming frames, such as the versions
+    /// announced for each document.
     pub(super) input: Arc<super::transport::InputState>,
     pub store: DocumentStore,
     session: RwLock<Session>,
@@ -203,8 +203,8 @@ impl Inner {
         self.session().support
     }
 
-    /// The shared worker pool with `threads` threads (one per core when
-    /// `None`).
+    /// Returns the shared worker pool with `threads` threads (one per core
+    /// when `None`), creating it on first use.
     pub(super) fn pool(&self, threads: Option<usize>) -> Result<Arc<Pool>> {
         let threads = threads.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
@@ -340,7 +340,7 @@ impl Inner {
                 register_options: serde_json::to_value(options).ok(),
             };
             if let Err(error) = self.client.register_capability(vec![registration]).await {
-                tracing::warn!(%error.message, "the client refused to watch concur.toml");
+                tracing::warn!(%error.message, "the client rejected the concur.toml watch");
             }
         }
     }
@@ -470,7 +470,7 @@ impl Inner {
         self.refresh_all();
     }
 
-    /// The rules and options for `uri`: its workspace folder's, or for a
+    /// Resolves the rules and options for `uri`: its workspace folder's, or for a
     /// file outside every folder, those of the nearest `concur.toml` above
     /// it.
     ///
@@ -518,8 +518,8 @@ impl Inner {
         Ok(effective)
     }
 
-    /// The language of an open document: from its language id, else from
-    /// its file name.
+    /// Returns the language of an open document: from its language id,
+    /// else from its file name.
     pub(super) fn language_of(&self, uri: &Uri, snapshot: &Snapshot) -> Option<Language> {
         Language::from_id(snapshot.language_id()).ok().or_else(|| {
             uri.to_file_path()
@@ -660,7 +660,7 @@ impl Inner {
             .cloned()
     }
 
-    /// The oldest and newest versions kept for `uri`.
+    /// Returns the oldest and newest versions kept for `uri`.
     pub(super) fn recent_span(&self, uri: &Uri) -> Option<(Version, Version)> {
         let recent = self.recent.get(uri)?;
         Some((recent.front()?.version(), recent.back()?.version()))

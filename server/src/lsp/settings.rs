@@ -119,8 +119,8 @@ impl Settings {
     }
 }
 
-/// What a job on one document runs: the rules and the options, resolved
-/// from the settings and a `concur.toml`.
+/// The rules and options a job on one document runs with, resolved from
+/// the settings and a `concur.toml`.
 #[derive(Clone, Debug)]
 pub struct Effective {
     pub rules: RuleSet,
@@ -213,7 +213,7 @@ impl Folder {
         Ok(())
     }
 
-    /// Whether `path` lies inside this folder.
+    /// Returns true when `path` lies inside this folder.
     pub fn contains(&self, path: &Path) -> bool {
         path.starts_with(&self.root)
     }

@@ -70,7 +70,7 @@ fn error_frame(id: Value, code: i64, message: String) -> Vec<u8> {
     frame(body.to_string().as_bytes())
 }
 
-/// What to do with one incoming frame.
+/// The decision about one incoming frame.
 enum Checked {
     Forward(Value),
     Answer(Vec<u8>),
@@ -186,7 +186,8 @@ async fn read_headers<R: AsyncRead + Unpin>(
 /// Announced versions kept per document.
 const ANNOUNCED_HISTORY: usize = 32;
 
-/// What the reader saw, for the server and for the exit code.
+/// The reader's record of incoming frames, for the server and for the
+/// exit code.
 #[derive(Debug, Default)]
 pub struct InputState {
     /// The recent versions each document was announced with, by URI, as
@@ -202,10 +203,9 @@ pub struct InputState {
 
 impl InputState {
     /// Whether the client announced a version of `uri` newer than
-    /// `version` before it sent its newest response. The server asks this
-    /// when the client rejects an edit: a client that rejects an edit
-    /// because the document moved on sends that `didChange` before its
-    /// answer.
+    /// `version` before it sent its newest response. The server checks
+    /// this when the client rejects an edit, because a client that rejects
+    /// an edit since the document moved on sends that `didChange` first.
     pub fn moved_before_last_response(&self, uri: &str, version: i32) -> bool {
         let answered = self.last_response.load(Ordering::SeqCst);
         self.announced.get(uri).is_some_and(|history| {
@@ -250,8 +250,8 @@ impl InputState {
     }
 }
 
-/// A `window/showMessage` warning about a notification whose params the
-/// framework would drop without a trace.
+/// Builds a `window/showMessage` warning about a notification whose
+/// params the framework would drop without a trace.
 fn check_notification(value: &Value) -> Option<Vec<u8>> {
     use tower_lsp_server::ls_types::{
         DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
@@ -291,7 +291,7 @@ const EXIT_GRACE: Duration = Duration::from_millis(500);
 
 /// Serves the protocol on `input` and `output` until the input ends or
 /// the client sends `exit`. Returns true when the client sent `shutdown`
-/// first, as LSP asks for a clean exit.
+/// first, which LSP requires for a clean exit.
 pub async fn serve<I, O>(
     input: I,
     mut output: O,
@@ -359,7 +359,7 @@ where
                     }
                 }
                 Checked::Answer(answer) => {
-                    tracing::warn!("answered a malformed message");
+                    tracing::warn!("responded to a malformed message with an error");
                     let _ = answers.send(answer);
                 }
             }
