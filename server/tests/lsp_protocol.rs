@@ -722,7 +722,7 @@ async fn settings_choose_the_rules() {
         ["len-zero", "redundant-field-names"]
     );
 
-    // The client pulls settings: the new answer switches rules back on.
+    // The client pulls settings: the new response switches rules back on.
     client.configuration = json!({"disable": ["len-zero"]});
     client
         .notify(

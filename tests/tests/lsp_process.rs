@@ -153,6 +153,6 @@ fn closed_input_ends_a_pending_client_request() {
         "concur lsp still ran 10 s after its input closed, \
          with its workspace/configuration request unanswered",
     );
-    // The client left without `shutdown`, which LSP answers with code 1.
+    // The client left without `shutdown`, so LSP requires exit code 1.
     assert_eq!(status.code(), Some(1), "{status}");
 }

@@ -168,8 +168,8 @@ impl DocumentStore {
     }
 
     /// Drops the change log of `uri` up to `version`, when the log still
-    /// reaches back that far; later rebases can start at `version` at the
-    /// earliest. Returns whether anything was dropped.
+    /// reaches back that far. Later rebases can then start at `version` at
+    /// the earliest. Returns whether anything was dropped.
     pub fn truncate_log(&self, uri: &Uri, version: Version) -> bool {
         let Ok(slot) = self.slot(uri) else {
             return false;

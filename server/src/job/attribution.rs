@@ -76,9 +76,9 @@ impl Tracker {
     }
 
     /// Names the spans behind each replacement of `change`, the whole
-    /// job's change: those that lie inside the replacement's text in the
-    /// final document; failing that, those that overlap it; failing that,
-    /// those that touch it.
+    /// job's change. Those that lie inside the replacement's text in the
+    /// final document are chosen first, then those that overlap it, and
+    /// last those that touch it.
     pub fn attribute(&self, change: &ChangeSet) -> Vec<Attribution> {
         let spans = &self.spans;
         let mut delta: isize = 0;

@@ -350,7 +350,7 @@ struct DocumentState {
     tree: Option<tree_sitter::Tree>,
     change: ChangeSet,
     rounds: Vec<MergeReport>,
-    /// Where each applied edit of every round sits in `current`.
+    /// The positions in `current` of each applied edit of every round.
     tracker: Tracker,
     settled: bool,
 }

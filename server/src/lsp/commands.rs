@@ -637,8 +637,8 @@ impl Inner {
                     // Only a rejection that came after the client's version
                     // had moved on is retried. The client sends that
                     // didChange before its response, so the transport has
-                    // already seen it. Any other rejection stands, even if
-                    // the user types afterwards.
+                    // already seen it. Any other rejection is final, even
+                    // if the user types afterwards.
                     let moved: Vec<(Uri, Version)> = documents
                         .iter()
                         .filter_map(|document| {

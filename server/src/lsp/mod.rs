@@ -133,7 +133,7 @@ pub async fn serve_stdio() -> bool {
     serve(tokio::io::stdin(), tokio::io::stdout()).await
 }
 
-/// Serves LSP on any pair of streams, answering malformed messages
+/// Serves LSP on any pair of streams, responding to malformed messages
 /// itself so that the framework never stops reading. Returns true when
 /// the client sent `shutdown` before the end.
 pub async fn serve<I, O>(input: I, output: O) -> bool

@@ -106,8 +106,8 @@ impl Settings {
     }
 
     /// Returns these settings with every setting that `newer` sets
-    /// replaced by its value: `workspace/configuration` answers overlay
-    /// `initializationOptions`, and a client that answers `null` for the
+    /// replaced by its value: `workspace/configuration` responses overlay
+    /// `initializationOptions`, and a client that returns `null` for the
     /// section keeps the options it started the server with.
     pub fn overlay(&self, newer: &Settings) -> Settings {
         Settings {

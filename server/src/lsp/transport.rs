@@ -1,7 +1,7 @@
 //! The byte streams between the client and the protocol framework. Every
 //! incoming frame is checked here first: tower-lsp-server stops reading
 //! for good after a frame it cannot decode, so malformed JSON and
-//! messages of no known shape are answered here, and only well-formed
+//! messages of no known shape get their error response here, and only well-formed
 //! frames reach the framework. Outgoing frames from both go through one
 //! writer task.
 //!
