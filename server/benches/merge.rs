@@ -1,7 +1,10 @@
 //! Benchmarks of the N-way merge: 1,000 workers proposing 10, 100 and
 //! 1,000 hunks each (10k, 100k and 1M hunks) on a generated file whose
 //! size grows with the hunk count, so that the share of conflicts stays
-//! the same. Results are recorded in BENCHMARKS.md.
+//! the same. Beside each merge runs a floor: the least work any merge of
+//! the same input does (gather the hunks, sort them by position, copy the
+//! base and the texts once), to show how much of the growth the machine's
+//! memory imposes. Results are recorded in BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -115,6 +118,31 @@ fn workload(per_worker: usize) -> (String, Vec<EditSet>) {
     (text, sets)
 }
 
+/// The floor: gathers every hunk, sorts by position and builds the text of
+/// the hunks that do not overlap an earlier one, with no minimising,
+/// conflict rules, dedup or report.
+fn floor(base: &str, sets: &[EditSet]) -> String {
+    let mut hunks: Vec<(usize, usize, &str)> = sets
+        .iter()
+        .flat_map(|set| &set.groups)
+        .flat_map(|group| group.hunks())
+        .map(|hunk| (hunk.range.start, hunk.range.end, hunk.text.as_str()))
+        .collect();
+    hunks.sort_unstable_by_key(|&(start, end, _)| (start, end));
+    let mut text = String::with_capacity(base.len());
+    let mut cursor = 0;
+    for (start, end, inserted) in hunks {
+        if start < cursor {
+            continue;
+        }
+        text.push_str(&base[cursor..start]);
+        text.push_str(inserted);
+        cursor = end;
+    }
+    text.push_str(&base[cursor..]);
+    text
+}
+
 fn bench_merge(c: &mut Criterion) {
     let mut group = c.benchmark_group("merge");
     group.sample_size(10);
@@ -132,6 +160,9 @@ fn bench_merge(c: &mut Criterion) {
         );
         group.bench_with_input(BenchmarkId::new("hunks", hunks), &sets, |b, sets| {
             b.iter(|| merge(black_box(&base), black_box(sets), &MergeOptions::default()))
+        });
+        group.bench_with_input(BenchmarkId::new("floor", hunks), &sets, |b, sets| {
+            b.iter(|| floor(black_box(&base), black_box(sets)))
         });
     }
     group.finish();

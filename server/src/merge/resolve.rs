@@ -71,50 +71,52 @@ pub(crate) struct Resolution {
     pub order: Vec<u32>,
 }
 
-/// One piece in position order. Indexes are `u32` to keep the sweep's
+/// One piece in position order. The sort key's fields are inline, so that
+/// sorting reads no other array. Indexes are `u32` to keep the sweep's
 /// arrays small; `merge` rejects inputs with more pieces or groups.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     start: usize,
     end: usize,
-    /// Index of the piece's group in `candidates`.
-    group: u32,
+    /// The place of the piece's group in the decision order.
+    rank: u32,
     piece: u32,
-    /// The first position whose entry has the same start.
-    first_at_start: u32,
 }
 
 /// Decides every candidate. `owner[p]` is the candidate that piece `p`
 /// belongs to; there are at most `u32::MAX` pieces and candidates.
 pub(crate) fn resolve(candidates: &[Candidate], pieces: &[Piece<'_>], owner: &[u32]) -> Resolution {
-    let mut by_key: Vec<usize> = (0..candidates.len()).collect();
-    by_key.sort_unstable_by_key(|&group| candidates[group].key);
-    let mut rank = vec![0; candidates.len()];
-    for (position, &group) in by_key.iter().enumerate() {
-        rank[group] = position;
+    let mut ranked: Vec<((i64, u32, usize), u32)> = candidates
+        .iter()
+        .enumerate()
+        .map(|(group, candidate)| (candidate.key, group as u32))
+        .collect();
+    ranked.sort_unstable();
+    let by_rank: Vec<u32> = ranked.into_iter().map(|(_, group)| group).collect();
+    let mut rank = vec![0u32; candidates.len()];
+    for (place, &group) in by_rank.iter().enumerate() {
+        rank[group as usize] = place as u32;
     }
 
     let mut entries: Vec<Entry> = pieces
         .iter()
+        .zip(owner)
         .enumerate()
-        .map(|(piece, hunk)| Entry {
+        .map(|(piece, (hunk, &group))| Entry {
             start: hunk.start,
             end: hunk.end,
-            group: owner[piece],
+            rank: rank[group as usize],
             piece: piece as u32,
-            first_at_start: 0,
         })
         .collect();
-    entries.sort_unstable_by_key(|entry| (entry.start, entry.end, rank[entry.group as usize]));
+    entries.sort_unstable_by_key(|entry| (entry.start, entry.end, entry.rank));
 
     let mut position_of = vec![0u32; pieces.len()];
-    for position in 0..entries.len() {
-        let entry = entries[position];
+    let mut first_at_start = vec![0u32; pieces.len()];
+    for (position, entry) in entries.iter().enumerate() {
         position_of[entry.piece as usize] = position as u32;
-        entries[position].first_at_start = match position.checked_sub(1) {
-            Some(previous) if entries[previous].start == entry.start => {
-                entries[previous].first_at_start
-            }
+        first_at_start[position] = match position.checked_sub(1) {
+            Some(previous) if entries[previous].start == entry.start => first_at_start[previous],
             _ => position as u32,
         };
     }
@@ -122,13 +124,15 @@ pub(crate) fn resolve(candidates: &[Candidate], pieces: &[Piece<'_>], owner: &[u
     let mut sweep = Sweep {
         pieces,
         entries: &entries,
+        by_rank: &by_rank,
         position_of: &position_of,
+        first_at_start: &first_at_start,
         applied: RankSet::new(entries.len()),
         status: vec![Status::Unchanged; candidates.len()],
         covered_by_candidate: Vec::new(),
     };
-    for &group in &by_key {
-        sweep.decide(group, candidates);
+    for &group in &by_rank {
+        sweep.decide(group as usize, candidates);
     }
     Resolution {
         status: sweep.status,
@@ -139,7 +143,12 @@ pub(crate) fn resolve(candidates: &[Candidate], pieces: &[Piece<'_>], owner: &[u
 struct Sweep<'s, 'a> {
     pieces: &'s [Piece<'a>],
     entries: &'s [Entry],
+    /// Candidate indexes in decision order.
+    by_rank: &'s [u32],
     position_of: &'s [u32],
+    /// For each position, the first position whose entry has the same
+    /// start.
+    first_at_start: &'s [u32],
     /// Positions of the pieces of applied groups.
     applied: RankSet,
     status: Vec<Status>,
@@ -149,6 +158,11 @@ struct Sweep<'s, 'a> {
 }
 
 impl Sweep<'_, '_> {
+    /// The candidate whose piece is at `position`.
+    fn group_at(&self, position: usize) -> usize {
+        self.by_rank[self.entries[position].rank as usize] as usize
+    }
+
     fn decide(&mut self, group: usize, candidates: &[Candidate]) {
         let own = candidates[group].pieces.clone();
         if own.is_empty() {
@@ -184,14 +198,14 @@ impl Sweep<'_, '_> {
                 // Branch: overlap conflict. The applied group was decided
                 // earlier, so it has the better (priority, worker, group).
                 self.status[group] = Status::Conflicted {
-                    with: self.entries[position].group as usize,
+                    with: self.group_at(position),
                 };
                 self.covered_by_candidate = covers;
                 return;
             }
             if let Some(position) = coverer {
                 covered_pieces += 1;
-                first_coverer.get_or_insert(self.entries[position].group as usize);
+                first_coverer.get_or_insert(self.group_at(position));
                 // A covered piece adds nothing, so what it would cover is
                 // already applied.
                 covers.truncate(covers_before);
@@ -233,7 +247,7 @@ impl Sweep<'_, '_> {
         let mut owners: Vec<usize> = self
             .covered_by_candidate
             .iter()
-            .map(|&position| self.entries[position].group as usize)
+            .map(|&position| self.group_at(position))
             .collect();
         owners.dedup();
         // Owners appear in position order; check each whole.
@@ -246,7 +260,7 @@ impl Sweep<'_, '_> {
             let contained = self
                 .covered_by_candidate
                 .iter()
-                .filter(|&&position| self.entries[position].group as usize == owner)
+                .filter(|&&position| self.group_at(position) == owner)
                 .count();
             if contained != candidates[owner].pieces.len() {
                 // Branch: longer insert against a group that has other
@@ -269,16 +283,14 @@ impl Sweep<'_, '_> {
     /// `piece` touches, in position order, until `visit` returns false.
     fn for_each_meeting(&self, piece: usize, mut visit: impl FnMut(usize, Relation) -> bool) {
         let hunk = &self.pieces[piece];
-        let first = self.entries[self.position_of[piece] as usize].first_at_start as usize;
+        let first = self.first_at_start[self.position_of[piece] as usize] as usize;
         // At most one applied piece starts before this one and reaches it:
         // applied ranges are disjoint, and an insert inside one would
         // conflict with it.
         if let Some(position) = self.applied.previous(first) {
-            if self.entries[position].end >= hunk.start {
-                let relation = relate(hunk, &self.pieces[self.entries[position].piece as usize]);
-                if !visit(position, relation) {
-                    return;
-                }
+            let entry = self.entries[position];
+            if entry.end >= hunk.start && !visit(position, self.relate_entry(hunk, entry)) {
+                return;
             }
         }
         let mut next = self.applied.next(first);
@@ -287,11 +299,39 @@ impl Sweep<'_, '_> {
             if entry.start > hunk.end {
                 break;
             }
-            if !visit(position, relate(hunk, &self.pieces[entry.piece as usize])) {
+            if !visit(position, self.relate_entry(hunk, entry)) {
                 return;
             }
             next = self.applied.next(position + 1);
         }
+    }
+
+    /// Relates `hunk` to the applied piece of `entry`, reading that piece
+    /// only when the two ranges alone do not decide.
+    fn relate_entry(&self, hunk: &Piece<'_>, entry: Entry) -> Relation {
+        relate_ranges(hunk.start..hunk.end, entry.start..entry.end)
+            .unwrap_or_else(|| relate(hunk, &self.pieces[entry.piece as usize]))
+    }
+}
+
+/// Returns how a hunk on `candidate` meets one on `applied` when their
+/// ranges decide it, as `relate` would: replacements that are apart, touch
+/// or overlap unequally, and an insert outside a replacement or at another
+/// offset. `None` when the texts matter.
+fn relate_ranges(candidate: Range<usize>, applied: Range<usize>) -> Option<Relation> {
+    let apart = || candidate.end < applied.start || applied.end < candidate.start;
+    match (candidate.is_empty(), applied.is_empty()) {
+        (false, false) => {
+            if candidate.end <= applied.start || applied.end <= candidate.start {
+                Some(Relation::Disjoint)
+            } else if candidate == applied {
+                None
+            } else {
+                Some(Relation::Conflict)
+            }
+        }
+        (true, true) => (candidate.start != applied.start).then_some(Relation::Disjoint),
+        _ => apart().then_some(Relation::Disjoint),
     }
 }
 
@@ -399,6 +439,23 @@ mod tests {
             });
         }
         resolve(&candidates, &pieces, &owner).status
+    }
+
+    #[test]
+    fn ranges_decide_as_relate_does() {
+        let texts = ["", "a", "a\n", "b\na\n"];
+        for (a, b, c, d) in (0..4).flat_map(|a| {
+            (a..4).flat_map(move |b| (0..4).flat_map(move |c| (c..4).map(move |d| (a, b, c, d))))
+        }) {
+            for first in texts {
+                for second in texts {
+                    let (candidate, applied) = (piece(a..b, first), piece(c..d, second));
+                    if let Some(relation) = relate_ranges(a..b, c..d) {
+                        assert_eq!(relation, relate(&candidate, &applied), "{a}..{b} {c}..{d}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
