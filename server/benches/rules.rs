@@ -52,6 +52,27 @@ unsafe impl GlobalAlloc for PeakAllocator {
 #[global_allocator]
 static ALLOCATOR: PeakAllocator = PeakAllocator;
 
+/// Makes tree-sitter allocate through mimalloc, as the `concur` binary
+/// does at start-up. Every benchmark group calls it first; only the first
+/// call, made before any tree-sitter object exists, changes anything.
+fn tree_sitter_on_mimalloc() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: the first group runs this before it creates any parser,
+    // tree or query, so no block allocated by one allocator is freed by
+    // the other. mimalloc's four functions have the contracts of malloc,
+    // calloc, realloc and free. tree-sitter's blocks bypass the counting
+    // allocator, as they did before on the system allocator.
+    #[allow(unsafe_code)]
+    ONCE.call_once(|| unsafe {
+        tree_sitter::set_allocator(
+            Some(libmimalloc_sys::mi_malloc),
+            Some(libmimalloc_sys::mi_calloc),
+            Some(libmimalloc_sys::mi_realloc),
+            Some(libmimalloc_sys::mi_free),
+        );
+    });
+}
+
 /// Real Rust sources from the local cargo registry, concatenated file by
 /// file (each file parses on its own) until `lines` lines are reached.
 fn real_rust(lines: usize) -> String {
@@ -147,6 +168,7 @@ fn one_round() -> JobOptions {
 }
 
 fn end_to_end(c: &mut Criterion) {
+    tree_sitter_on_mimalloc();
     let text = real_rust(10_000);
     let rope = Rope::from_str(&text);
     let rules = hundred_rules(&text, false);
@@ -218,6 +240,7 @@ fn rules_only(rules: &RuleSet, id: &str) -> RuleSet {
 }
 
 fn peak_memory(_c: &mut Criterion) {
+    tree_sitter_on_mimalloc();
     let sample = real_rust(10_000);
     let all = hundred_rules(&sample, true);
     let text = sample.repeat(10 * 1024 * 1024 / sample.len() + 1);
@@ -277,6 +300,7 @@ fn and_chain(operands: usize, operand: impl Fn(usize) -> String) -> String {
 }
 
 fn long_and_chain(c: &mut Criterion) {
+    tree_sitter_on_mimalloc();
     let rules = RuleSet::builtin();
     let matcher = rules.matcher(Language::Rust).unwrap();
     let pool = Pool::with_default_threads().unwrap();

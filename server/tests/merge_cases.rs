@@ -178,6 +178,40 @@ fn syntax_backoff_drops_group_adding_brace() {
 }
 
 #[test]
+fn renames_to_reserved_words_are_still_validated() {
+    // Plain renames skip the parse; `mut` only looks like a word, so the
+    // merge parses and drops it.
+    let base = "fn main() {\n    let a = 1;\n    let b = 2;\n}\n";
+    let to_mut = set(1, 0, &[&[(find(base, "a", 1), "mut")]]);
+    let plain = set(2, 0, &[&[(find(base, "b", 0), "beta")]]);
+    let merged = merge(base, &[to_mut, plain], &rust()).unwrap();
+    assert_eq!(outcome(&merged, 1, 0), GroupOutcome::DroppedForSyntax);
+    assert_eq!(outcome(&merged, 2, 0), GroupOutcome::Applied);
+    assert_eq!(
+        merged.text,
+        "fn main() {\n    let a = 1;\n    let beta = 2;\n}\n"
+    );
+}
+
+#[test]
+fn plain_renames_merge_without_errors() {
+    let renames = [("main", 0), ("a", 1), ("b", 0), ("other", 0)]
+        .into_iter()
+        .enumerate()
+        .map(|(worker, (word, nth))| {
+            let renamed = format!("{word}_renamed");
+            set(worker as u32, 0, &[&[(find(CLEAN, word, nth), &renamed)]])
+        })
+        .collect::<Vec<_>>();
+    let merged = merge(CLEAN, &renames, &rust()).unwrap();
+    assert_eq!(merged.report.applied(), 4);
+    assert_eq!(
+        merged.text,
+        "fn main_renamed() {\n    let a_renamed = 1;\n    let b_renamed = 2;\n}\n\nfn other_renamed() {}\n"
+    );
+}
+
+#[test]
 fn syntax_backoff_drops_group_touching_error() {
     let broken = set(2, 0, &[&[(find(CLEAN, "2", 0), "2 +")]]);
     let fine = set(1, 0, &[&[(find(CLEAN, "1", 0), "10")]]);

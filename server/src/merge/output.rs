@@ -30,6 +30,36 @@ pub(crate) struct Layout {
     pub owners: Vec<usize>,
 }
 
+impl Layout {
+    /// Returns the layout of `base`, the text this layout was built on,
+    /// with only the edits whose index `keep` accepts.
+    pub(crate) fn subset(&self, base: &str, mut keep: impl FnMut(usize) -> bool) -> Layout {
+        let mut subset = Layout {
+            text: String::with_capacity(self.text.len().max(base.len())),
+            edits: Vec::new(),
+            owners: Vec::new(),
+        };
+        let mut cursor = 0;
+        for (index, edit) in self.edits.iter().enumerate() {
+            if !keep(index) {
+                continue;
+            }
+            subset.text.push_str(&base[cursor..edit.base.start]);
+            let merged_start = subset.text.len();
+            subset.text.push_str(&self.text[edit.merged.clone()]);
+            subset.edits.push(MergedEdit {
+                group: edit.group,
+                base: edit.base.clone(),
+                merged: merged_start..subset.text.len(),
+            });
+            subset.owners.push(self.owners[index]);
+            cursor = edit.base.end;
+        }
+        subset.text.push_str(&base[cursor..]);
+        subset
+    }
+}
+
 /// Builds the merged text from `applied`, indexes of pieces that are
 /// sorted by position and disjoint (inserts at one offset in the order
 /// they are to appear). Costs O(base + pieces).
@@ -157,6 +187,18 @@ mod tests {
         assert_eq!(change.len(), 6);
         assert_eq!(change.apply_to_str(base).unwrap(), built.text);
         assert_eq!(built.edits[1].merged, 4..5);
+    }
+
+    #[test]
+    fn subset_keeps_the_chosen_edits_only() {
+        let base = "abcdefgh";
+        let built = layout(base, &[(1..2, "B"), (3..3, "+"), (5..7, "")]);
+        assert_eq!(built.text, "aBc+deh");
+        let odd = built.subset(base, |index| index != 1);
+        assert_eq!(odd.text, "aBcdeh");
+        assert_eq!(odd.owners, [0, 2]);
+        assert_eq!(odd.edits[1].merged, 5..5);
+        assert_eq!(built.subset(base, |_| false).text, base);
     }
 
     #[test]

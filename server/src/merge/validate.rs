@@ -56,6 +56,9 @@ pub(crate) fn back_off(
     layout: &mut Layout,
 ) -> Result<Vec<Range<usize>>, SyntaxError> {
     let mut checker = Checker::new(language, plan.base, base_tree)?;
+    if checker.passes_without_word_swaps(plan.base, layout)? {
+        return Ok(Vec::new());
+    }
     let mut passes = 0;
     loop {
         if layout.edits.is_empty() {
@@ -207,6 +210,82 @@ impl Checker {
         Ok(breaks)
     }
 
+    /// Returns true when the base with every edit of `layout` applied except
+    /// its word swaps (see `swaps_a_word`) has no new syntax error. A word
+    /// swap leaves the shape of the tree as it was, so then the whole
+    /// layout has none either, and the usual parse of it is not needed.
+    /// Returns false, without parsing, when the layout has no word swap to
+    /// leave out; renames make up most edits of many jobs.
+    fn passes_without_word_swaps(
+        &mut self,
+        base: &str,
+        layout: &Layout,
+    ) -> Result<bool, SyntaxError> {
+        let swaps: Vec<bool> = (0..layout.edits.len())
+            .map(|index| self.swaps_a_word(base, layout, index))
+            .collect();
+        if !swaps.contains(&true) {
+            return Ok(false);
+        }
+        let rest = layout.subset(base, |index| !swaps[index]);
+        if rest.edits.is_empty() {
+            return Ok(true);
+        }
+        let edited = self.edited_base_tree(&rest);
+        let tree = self.parse(&rest.text, Some(&edited))?;
+        Ok(self.new_errors(&tree, &rest).is_empty())
+    }
+
+    /// Returns true when edit `index` of `layout` swaps one plain word for
+    /// another (`Language::is_plain_word`), where the old word is a whole
+    /// leaf of the base's tree and nothing next to it can join it into a
+    /// longer token: no other edit touches it, and neither neighbouring
+    /// character is a word character, a quote (`b'x'`, `r"x"`), `#`
+    /// (`r#x`), `\` (escapes) or `$` (metavariables), nor makes a token
+    /// with the new word (`macro_rules!`). The lexer then reads the new word
+    /// as the token the old one was, and the parse keeps its shape.
+    fn swaps_a_word(&self, base: &str, layout: &Layout, index: usize) -> bool {
+        let edit = &layout.edits[index];
+        let old = &base[edit.base.clone()];
+        let new = &layout.text[edit.merged.clone()];
+        if !self.language.is_plain_word(old) || !self.language.is_plain_word(new) {
+            return false;
+        }
+        let touched_before = index
+            .checked_sub(1)
+            .is_some_and(|previous| layout.edits[previous].base.end >= edit.base.start);
+        let touched_after = layout
+            .edits
+            .get(index + 1)
+            .is_some_and(|next| next.base.start <= edit.base.end);
+        if touched_before || touched_after {
+            return false;
+        }
+        let before = base[..edit.base.start].chars().next_back();
+        let after = base[edit.base.end..].chars().next();
+        let joins = |neighbour: char, joined: String| {
+            neighbour.is_alphanumeric()
+                || !neighbour.is_ascii()
+                || matches!(neighbour, '_' | '\'' | '"' | '#' | '\\' | '$')
+                || self.language.names_a_kind(&joined)
+        };
+        if before.is_some_and(|c| joins(c, format!("{c}{new}")))
+            || after.is_some_and(|c| joins(c, format!("{new}{c}")))
+        {
+            return false;
+        }
+        self.base_tree
+            .root_node()
+            .descendant_for_byte_range(edit.base.start, edit.base.end)
+            .is_some_and(|node| {
+                node.byte_range() == edit.base
+                    && node.child_count() == 0
+                    && node.is_named()
+                    && !node.is_error()
+                    && !node.is_missing()
+            })
+    }
+
     /// Returns the base's tree edited to match `layout`, ready for an
     /// incremental reparse of `layout.text`.
     fn edited_base_tree(&self, layout: &Layout) -> Tree {
@@ -315,5 +394,237 @@ fn collect_new_errors(
         if child.has_error() {
             collect_new_errors(root, child, old_regions, out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merge::{GroupRef, MergedEdit, WorkerId};
+
+    /// Returns the kinds of every node under `node` in preorder.
+    fn shape(node: Node<'_>) -> Vec<u16> {
+        let mut kinds = Vec::new();
+        let mut cursor = node.walk();
+        loop {
+            kinds.push(cursor.node().kind_id());
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cursor.node().id() == node.id() {
+                    return kinds;
+                }
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                cursor.goto_parent();
+            }
+        }
+    }
+
+    /// Returns the top-level item of `tree` that contains `offset`.
+    fn item_at(tree: &Tree, offset: usize) -> Node<'_> {
+        let root = tree.root_node();
+        let mut cursor = root.walk();
+        let item = root
+            .children(&mut cursor)
+            .find(|item| item.start_byte() <= offset && offset < item.end_byte());
+        item.unwrap_or(root)
+    }
+
+    /// The layout of `base` with `range` replaced by `word`.
+    fn one_edit(base: &str, range: Range<usize>, word: &str) -> Layout {
+        let text = format!("{}{word}{}", &base[..range.start], &base[range.end..]);
+        Layout {
+            edits: vec![MergedEdit {
+                group: GroupRef {
+                    worker: WorkerId(0),
+                    group: 0,
+                },
+                merged: range.start..range.start + word.len(),
+                base: range,
+            }],
+            owners: vec![0],
+            text,
+        }
+    }
+
+    /// Every leaf of `tree` with its byte range.
+    fn leaves(tree: &Tree) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        let mut cursor = tree.walk();
+        loop {
+            if cursor.node().child_count() == 0 {
+                out.push(cursor.node().byte_range());
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() {
+                    return out;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn word_swaps_keep_the_shape_of_the_tree() {
+        // Real Rust: this module and the matcher, with strings, lifetimes,
+        // macros, raw strings and escapes. Words that look plain but are
+        // not (keywords, literals, prefixes of literals) sit beside plain
+        // ones.
+        let sources = [
+            include_str!("validate.rs"),
+            include_str!("../rules/matcher.rs"),
+        ];
+        let words = [
+            "renamed",
+            "r",
+            "b",
+            "br",
+            "c",
+            "cr",
+            "fn",
+            "union",
+            "default",
+            "macro_rules",
+            "self",
+            "Self",
+            "crate",
+            "super",
+            "u8",
+            "i128",
+            "usize",
+            "f64",
+            "bool",
+            "str",
+            "char",
+            "true",
+            "false",
+            "_",
+            "async",
+            "await",
+            "dyn",
+            "raw",
+            "expr",
+            "gen",
+            "safe",
+            "auto",
+            "try",
+            "yield",
+            "move",
+            "ref",
+            "mut",
+            "static",
+            "const",
+            "where",
+            "impl",
+            "type",
+            "as",
+            "in",
+            "let",
+            "loop",
+            "match",
+            "unsafe",
+            "extern",
+            "pub",
+            "struct",
+            "enum",
+            "trait",
+            "mod",
+            "use",
+            "return",
+            "break",
+            "continue",
+            "while",
+            "for",
+            "if",
+            "else",
+            "ident",
+            "tt",
+            "ty",
+            "vis",
+            "path",
+            "block",
+            "item",
+            "pat",
+            "stmt",
+            "literal",
+            "lifetime",
+            "meta",
+        ];
+        let mut parser = Language::Rust.parser().unwrap();
+        let mut swaps = 0;
+        let mut refused = 0;
+        for base in sources {
+            let checker = Checker::new(Language::Rust, base, None).unwrap();
+            let base_tree = &checker.base_tree;
+            for (index, range) in leaves(base_tree).into_iter().enumerate() {
+                // Every fifth leaf keeps the test quick on two cores.
+                if index % 5 != 0 {
+                    continue;
+                }
+                for word in words {
+                    let layout = one_edit(base, range.clone(), word);
+                    if !checker.swaps_a_word(base, &layout, 0) {
+                        refused += 1;
+                        continue;
+                    }
+                    swaps += 1;
+                    let edited = checker.edited_base_tree(&layout);
+                    let tree = parser.parse(&layout.text, Some(&edited)).unwrap();
+                    let (before, after) =
+                        (item_at(base_tree, range.start), item_at(&tree, range.start));
+                    assert!(
+                        !tree.root_node().has_error()
+                            && tree.root_node().child_count()
+                                == base_tree.root_node().child_count()
+                            && shape(after) == shape(before),
+                        "{:?} -> {word:?} at {range:?} changed the tree",
+                        &base[range.clone()]
+                    );
+                }
+            }
+        }
+        assert!(swaps > 1000, "only {swaps} word swaps were tried");
+        assert!(refused > 1000, "only {refused} swaps were refused");
+    }
+
+    #[test]
+    fn swaps_next_to_quotes_escapes_and_other_edits_are_refused() {
+        let base = "fn f() { let s = \"a\\n b\"; x!(y); q'z'; g(h) }\n";
+        let checker = Checker::new(Language::Rust, base, None).unwrap();
+        let at = |needle: &str| {
+            let start = base.find(needle).unwrap();
+            start..start + needle.len()
+        };
+        let swaps = |range: Range<usize>, word: &str| {
+            checker.swaps_a_word(base, &one_edit(base, range, word), 0)
+        };
+        assert!(swaps(at("g"), "renamed"));
+        assert!(swaps(at("x"), "m"));
+        // Joins the `!` into one token.
+        assert!(!swaps(at("x"), "macro_rules"));
+        // Keywords and words the grammar names.
+        assert!(!swaps(at("g"), "fn"));
+        assert!(!swaps(at("g"), "u8"));
+        // Inside a string: not a leaf of its own, and next to a `\`.
+        assert!(!swaps(at("n b"), "m"));
+        assert!(!swaps(at("b\""), "c"));
+        // Next to a quote, a prefix would make a literal.
+        assert!(!swaps(at("q"), "b"));
+        // Two touching edits: neither is a swap on its own.
+        let mut layout = one_edit(base, at("h"), "k");
+        let h = at("h");
+        layout.text.insert(h.start + 1, '+');
+        layout.edits.push(MergedEdit {
+            group: layout.edits[0].group,
+            base: h.end..h.end,
+            merged: h.end..h.end + 1,
+        });
+        layout.owners.push(1);
+        assert!(!checker.swaps_a_word(base, &layout, 0));
     }
 }

@@ -2,8 +2,10 @@
 //! accounting: where a tree has ERROR or MISSING nodes, and which of those
 //! an edit introduced.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use ropey::Rope;
 use thiserror::Error;
@@ -79,6 +81,36 @@ impl Language {
         Ok(parser)
     }
 
+    /// Returns true when `text` is a plain word of the language: shaped like
+    /// an identifier (for Rust, ASCII letters, digits and `_`, not starting
+    /// with a digit), not one of the language's reserved words, and not the
+    /// name of any node or token of the grammar. That rules out keywords
+    /// (`fn`), contextual ones (`union`), literals (`true`) and words the
+    /// grammar treats apart (`self`, `u8`, `mut`).
+    pub fn is_plain_word(self, text: &str) -> bool {
+        let shaped = match self {
+            Language::Rust => {
+                let mut bytes = text.bytes();
+                bytes
+                    .next()
+                    .is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
+                    && bytes.all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+                    && !RUST_RESERVED_WORDS.contains(&text)
+            }
+        };
+        shaped && !self.names_a_kind(text)
+    }
+
+    /// Returns true when `text` is the name of a node kind or token of the
+    /// grammar, named or anonymous (`identifier`, `fn`, `macro_rules!`).
+    pub fn names_a_kind(self, text: &str) -> bool {
+        static RUST: OnceLock<HashSet<&'static str>> = OnceLock::new();
+        let names = match self {
+            Language::Rust => RUST.get_or_init(|| kind_names(&self.grammar())),
+        };
+        names.contains(text)
+    }
+
     /// Parses `text`, reusing `old` when it is the tree of an earlier version
     /// already edited with `Tree::edit` to match the new text.
     ///
@@ -99,6 +131,97 @@ impl Language {
             language: self.id(),
         })
     }
+}
+
+/// Rust's strict, reserved and weak keywords (the Rust Reference,
+/// "Keywords"), its primitive types, and the other words tree-sitter-rust's
+/// grammar matches as tokens, some under another node's name (`mut` is a
+/// `mutable_specifier`, `u8` a `primitive_type`), so that the grammar's
+/// kind names alone do not show them.
+const RUST_RESERVED_WORDS: &[&str] = &[
+    "Self",
+    "abstract",
+    "as",
+    "async",
+    "auto",
+    "await",
+    "become",
+    "bool",
+    "box",
+    "break",
+    "char",
+    "const",
+    "continue",
+    "crate",
+    "default",
+    "do",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "f32",
+    "f64",
+    "false",
+    "final",
+    "fn",
+    "for",
+    "gen",
+    "i128",
+    "i16",
+    "i32",
+    "i64",
+    "i8",
+    "if",
+    "impl",
+    "in",
+    "isize",
+    "let",
+    "loop",
+    "macro",
+    "macro_rules",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "override",
+    "priv",
+    "pub",
+    "raw",
+    "ref",
+    "return",
+    "safe",
+    "self",
+    "static",
+    "str",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "typeof",
+    "u128",
+    "u16",
+    "u32",
+    "u64",
+    "u8",
+    "union",
+    "unsafe",
+    "unsized",
+    "use",
+    "usize",
+    "virtual",
+    "where",
+    "while",
+    "yield",
+];
+
+/// Returns the names of every node kind and token of `grammar`.
+fn kind_names(grammar: &tree_sitter::Language) -> HashSet<&'static str> {
+    (0..grammar.node_kind_count())
+        .filter_map(|id| u16::try_from(id).ok())
+        .filter_map(|id| grammar.node_kind_for_id(id))
+        .collect()
 }
 
 /// Parses a rope chunk by chunk with an existing parser, without copying the
