@@ -64,8 +64,7 @@ pub(crate) fn back_off(
         if layout.edits.is_empty() {
             return Ok(Vec::new());
         }
-        let edited = checker.edited_base_tree(layout);
-        let tree = checker.parse(&layout.text, Some(&edited))?;
+        let tree = checker.parse_layout(layout)?;
         let errors = checker.new_errors(&tree, layout);
         if errors.is_empty() {
             return Ok(Vec::new());
@@ -203,8 +202,7 @@ impl Checker {
             return Ok(known);
         }
         let layout = plan.layout_alone(group);
-        let tree = self.edited_base_tree(&layout);
-        let tree = self.parse(&layout.text, Some(&tree))?;
+        let tree = self.parse_layout(&layout)?;
         let breaks = !self.new_errors(&tree, &layout).is_empty();
         self.breaks_alone.insert(group, breaks);
         Ok(breaks)
@@ -231,8 +229,7 @@ impl Checker {
         if rest.edits.is_empty() {
             return Ok(true);
         }
-        let edited = self.edited_base_tree(&rest);
-        let tree = self.parse(&rest.text, Some(&edited))?;
+        let tree = self.parse_layout(&rest)?;
         Ok(self.new_errors(&tree, &rest).is_empty())
     }
 
@@ -284,6 +281,42 @@ impl Checker {
                     && !node.is_error()
                     && !node.is_missing()
             })
+    }
+
+    /// Parses `layout.text`: incrementally from the base's tree when the
+    /// paths from the root to the edits are short in total, else from
+    /// scratch. `Tree::edit` walks from the root to each edit and the
+    /// reparse rebuilds those paths, so on a deep tree with edits all
+    /// along it (a chain of thousands of `&&` or method calls, each
+    /// rewritten) incremental parsing costs the square of the chain's
+    /// length, and a fresh parse is many times cheaper.
+    fn parse_layout(&mut self, layout: &Layout) -> Result<Tree, SyntaxError> {
+        // A fresh parse costs about as much as walking a node per byte.
+        if self.paths_within(layout, layout.text.len()) {
+            let edited = self.edited_base_tree(layout);
+            self.parse(&layout.text, Some(&edited))
+        } else {
+            self.parse(&layout.text, None)
+        }
+    }
+
+    /// Returns true when the paths from the root of the base's tree down
+    /// to the start of each edit of `layout` hold `budget` nodes or fewer
+    /// in all. Stops counting once past the budget.
+    fn paths_within(&self, layout: &Layout, budget: usize) -> bool {
+        let root = self.base_tree.root_node();
+        let mut cursor = root.walk();
+        let mut left = budget;
+        for edit in &layout.edits {
+            cursor.reset(root);
+            while cursor.goto_first_child_for_byte(edit.base.start).is_some() {
+                let Some(rest) = left.checked_sub(1) else {
+                    return false;
+                };
+                left = rest;
+            }
+        }
+        true
     }
 
     /// Returns the base's tree edited to match `layout`, ready for an
@@ -590,6 +623,39 @@ mod tests {
         }
         assert!(swaps > 1000, "only {swaps} word swaps were tried");
         assert!(refused > 1000, "only {refused} swaps were refused");
+    }
+
+    #[test]
+    fn deep_trees_with_many_edits_parse_from_scratch() {
+        let operands: Vec<String> = (0..400).map(|i| format!("a{i} == true")).collect();
+        let base = format!("fn f() -> bool {{\n    {}\n}}\n", operands.join(" && "));
+        let mut checker = Checker::new(Language::Rust, &base, None).unwrap();
+        // Every `== true` removed: 400 edits along a chain 400 deep.
+        let mut layout = Layout {
+            text: base.replace(" == true", ""),
+            ..Layout::default()
+        };
+        let mut shift = 0;
+        for (owner, (at, _)) in base.match_indices(" == true").enumerate() {
+            layout.edits.push(MergedEdit {
+                group: GroupRef {
+                    worker: WorkerId(0),
+                    group: owner,
+                },
+                base: at..at + " == true".len(),
+                merged: at - shift..at - shift,
+            });
+            layout.owners.push(owner);
+            shift += " == true".len();
+        }
+        assert!(!checker.paths_within(&layout, layout.text.len()));
+        let one = layout.subset(&base, |index| index == 0);
+        assert!(checker.paths_within(&one, one.text.len()));
+        for layout in [layout, one] {
+            let parsed = checker.parse_layout(&layout).unwrap();
+            let fresh = Language::Rust.parse_str(&layout.text).unwrap();
+            assert_eq!(parsed.root_node().to_sexp(), fresh.root_node().to_sexp());
+        }
     }
 
     #[test]
