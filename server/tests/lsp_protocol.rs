@@ -863,6 +863,36 @@ async fn empty_lua_tables_are_empty_settings() {
     assert!(shown.is_empty(), "no settings error is shown: {shown:?}");
 }
 
+/// A match whose rewrite leaves its text as it was gets no hint: there is
+/// nothing to fix.
+#[tokio::test]
+async fn matches_that_change_nothing_get_no_hint() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(
+        root.path().join("concur.toml"),
+        "[config]\nbuiltin = false\n\n[[rule]]\nid = \"unwrap-paren\"\nlanguage = \"rust\"\nmessage = \"drop the parentheses\"\nquery = '(parenthesized_expression (_) @inner) @match'\nreplace = \"$inner\"\n",
+    )
+    .unwrap();
+    let (mut client, _) = TestClient::start(
+        full_capabilities(&["utf-16"]),
+        Value::Null,
+        Some(root.path()),
+    )
+    .await;
+    let uri = format!("file://{}/src/lib.rs", root.path().display());
+    // The template wraps `a + b` in parentheses again where `* 2` needs
+    // them, so only the first match changes anything.
+    client
+        .open(
+            &uri,
+            "fn f(a: i32, b: i32) -> i32 {\n    let c = (a);\n    (a + b) * 2 + c\n}\n",
+        )
+        .await;
+    let diagnostics = client.diagnostics(&uri).await;
+    assert_eq!(codes(&diagnostics), ["unwrap-paren"]);
+    assert_eq!(diagnostics[0]["range"]["start"]["line"], 1);
+}
+
 #[tokio::test]
 async fn concur_toml_is_loaded_watched_and_kept_when_invalid() {
     let root = tempfile::tempdir().unwrap();

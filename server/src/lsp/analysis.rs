@@ -80,6 +80,19 @@ impl Analysis {
                     found,
                 })
             })
+            // A match whose rewrite is the text it matched has nothing to
+            // fix. One whose rendering fails stays, so that its quick fix
+            // can say why.
+            .filter(|found| {
+                matcher
+                    .render(found.rule, &found.found, &text)
+                    .map_or(true, |group| {
+                        group
+                            .hunks()
+                            .iter()
+                            .any(|hunk| text.byte_slice(hunk.range.clone()) != hunk.text.as_str())
+                    })
+            })
             .collect();
         matches.sort_by_key(|found| (found.chars.start, found.chars.end, found.rule));
         Ok(Analysis {
