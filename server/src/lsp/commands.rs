@@ -652,6 +652,9 @@ impl Inner {
                         return;
                     }
                     for (uri, sent) in moved {
+                        // The didChange came before the response; apply
+                        // it now, also across a version the client skipped.
+                        self.store.catch_up(&uri, CATCH_UP_TIMEOUT).await;
                         self.store.wait_newer(&uri, sent, RETRY_WAIT).await;
                     }
                     tracing::info!(attempt, "the document moved on; rebasing and sending again");
