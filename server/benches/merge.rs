@@ -1,10 +1,10 @@
 //! Benchmarks of the N-way merge: 1,000 workers proposing 10, 100 and
 //! 1,000 hunks each (10k, 100k and 1M hunks) on a generated file whose
 //! size grows with the hunk count, so that the share of conflicts stays
-//! the same. Beside each merge runs a floor: the least work any merge of
-//! the same input does (gather the hunks, sort them by position, copy the
-//! base and the texts once), to show how much of the growth the machine's
-//! memory imposes. Results are recorded in BENCHMARKS.md.
+//! the same. Beside each merge runs a floor, the least work any merge of
+//! the same input does: gather the hunks, sort them by position, and copy
+//! the base and the texts once. It shows how much of the growth the
+//! machine's memory imposes. Results are recorded in BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -118,9 +118,9 @@ fn workload(per_worker: usize) -> (String, Vec<EditSet>) {
     (text, sets)
 }
 
-/// The floor: gathers every hunk, sorts by position and builds the text of
-/// the hunks that do not overlap an earlier one, with no minimising,
-/// conflict rules, dedup or report.
+/// Gathers every hunk, sorts them by position and builds the text of the
+/// hunks that do not overlap an earlier one. This is the floor: no
+/// minimising, conflict rules, dedup or report.
 fn floor(base: &str, sets: &[EditSet]) -> String {
     let mut hunks: Vec<(usize, usize, &str)> = sets
         .iter()

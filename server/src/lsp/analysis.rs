@@ -82,7 +82,7 @@ impl Analysis {
             })
             // A match whose rewrite is the text it matched has nothing to
             // fix. One whose rendering fails stays, so that its quick fix
-            // can say why.
+            // reports the error.
             .filter(|found| {
                 matcher
                     .render(found.rule, &found.found, &text)

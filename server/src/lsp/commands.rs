@@ -652,7 +652,7 @@ impl Inner {
                         return;
                     }
                     for (uri, sent) in moved {
-                        // The didChange came before the response; apply
+                        // The didChange came before the response, so apply
                         // it now, also across a version the client skipped.
                         self.store.catch_up(&uri, CATCH_UP_TIMEOUT).await;
                         self.store.wait_newer(&uri, sent, RETRY_WAIT).await;

@@ -158,7 +158,7 @@ struct Sweep<'s, 'a> {
 }
 
 impl Sweep<'_, '_> {
-    /// The candidate whose piece is at `position`.
+    /// Returns the candidate whose piece is at `position`.
     fn group_at(&self, position: usize) -> usize {
         self.by_rank[self.entries[position].rank as usize] as usize
     }

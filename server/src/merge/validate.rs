@@ -234,11 +234,11 @@ impl Checker {
     }
 
     /// Returns true when edit `index` of `layout` swaps one plain word for
-    /// another (`Language::is_plain_word`), where the old word is a whole
-    /// leaf of the base's tree and nothing next to it can join it into a
-    /// longer token: no other edit touches it, and neither neighbouring
+    /// another (`Language::is_plain_word`). The old word must be a whole
+    /// leaf of the base's tree, and nothing next to it may join it into a
+    /// longer token. So no other edit touches it, and neither neighbouring
     /// character is a word character, a quote (`b'x'`, `r"x"`), `#`
-    /// (`r#x`), `\` (escapes) or `$` (metavariables), nor makes a token
+    /// (`r#x`), `\` (escapes) or `$` (metavariables), or makes a token
     /// with the new word (`macro_rules!`). The lexer then reads the new word
     /// as the token the old one was, and the parse keeps its shape.
     fn swaps_a_word(&self, base: &str, layout: &Layout, index: usize) -> bool {
@@ -248,6 +248,7 @@ impl Checker {
         if !self.language.is_plain_word(old) || !self.language.is_plain_word(new) {
             return false;
         }
+
         let touched_before = index
             .checked_sub(1)
             .is_some_and(|previous| layout.edits[previous].base.end >= edit.base.start);
@@ -258,6 +259,7 @@ impl Checker {
         if touched_before || touched_after {
             return false;
         }
+
         let before = base[..edit.base.start].chars().next_back();
         let after = base[edit.base.end..].chars().next();
         let joins = |neighbour: char, joined: String| {
@@ -271,6 +273,8 @@ impl Checker {
         {
             return false;
         }
+
+        // A word inside a comment or a string is part of a larger leaf.
         self.base_tree
             .root_node()
             .descendant_for_byte_range(edit.base.start, edit.base.end)
@@ -285,11 +289,11 @@ impl Checker {
 
     /// Parses `layout.text`: incrementally from the base's tree when the
     /// paths from the root to the edits are short in total, else from
-    /// scratch. `Tree::edit` walks from the root to each edit and the
-    /// reparse rebuilds those paths, so on a deep tree with edits all
-    /// along it (a chain of thousands of `&&` or method calls, each
-    /// rewritten) incremental parsing costs the square of the chain's
-    /// length, and a fresh parse is many times cheaper.
+    /// scratch. `Tree::edit` walks from the root to each edit, and the
+    /// reparse rebuilds those paths. On a deep tree with edits all along it
+    /// (a chain of thousands of `&&` or method calls, each rewritten),
+    /// incremental parsing costs the square of the chain's length, and a
+    /// fresh parse is many times cheaper.
     fn parse_layout(&mut self, layout: &Layout) -> Result<Tree, SyntaxError> {
         // A fresh parse costs about as much as walking a node per byte.
         if self.paths_within(layout, layout.text.len()) {
@@ -590,7 +594,7 @@ mod tests {
         ];
         let mut parser = Language::Rust.parser().unwrap();
         let mut swaps = 0;
-        let mut refused = 0;
+        let mut rejected = 0;
         for base in sources {
             let checker = Checker::new(Language::Rust, base, None).unwrap();
             let base_tree = &checker.base_tree;
@@ -602,7 +606,7 @@ mod tests {
                 for word in words {
                     let layout = one_edit(base, range.clone(), word);
                     if !checker.swaps_a_word(base, &layout, 0) {
-                        refused += 1;
+                        rejected += 1;
                         continue;
                     }
                     swaps += 1;
@@ -622,7 +626,7 @@ mod tests {
             }
         }
         assert!(swaps > 1000, "only {swaps} word swaps were tried");
-        assert!(refused > 1000, "only {refused} swaps were refused");
+        assert!(rejected > 1000, "only {rejected} swaps were rejected");
     }
 
     #[test]

@@ -81,12 +81,12 @@ impl Language {
         Ok(parser)
     }
 
-    /// Returns true when `text` is a plain word of the language: shaped like
-    /// an identifier (for Rust, ASCII letters, digits and `_`, not starting
-    /// with a digit), not one of the language's reserved words, and not the
-    /// name of any node or token of the grammar. That rules out keywords
-    /// (`fn`), contextual ones (`union`), literals (`true`) and words the
-    /// grammar treats apart (`self`, `u8`, `mut`).
+    /// Returns true when `text` is a plain word of the language. It must be
+    /// shaped like an identifier (for Rust, ASCII letters, digits and `_`,
+    /// not starting with a digit). It must be neither a reserved word of
+    /// the language nor the name of a node or token of the grammar. That
+    /// rules out keywords (`fn`), contextual ones (`union`), literals
+    /// (`true`) and words the grammar treats apart (`self`, `u8`, `mut`).
     pub fn is_plain_word(self, text: &str) -> bool {
         let shaped = match self {
             Language::Rust => {
@@ -135,9 +135,9 @@ impl Language {
 
 /// Rust's strict, reserved and weak keywords (the Rust Reference,
 /// "Keywords"), its primitive types, and the other words tree-sitter-rust's
-/// grammar matches as tokens, some under another node's name (`mut` is a
-/// `mutable_specifier`, `u8` a `primitive_type`), so that the grammar's
-/// kind names alone do not show them.
+/// grammar matches as tokens. The grammar's kind names miss some of these,
+/// because it renames them: `mut` is a `mutable_specifier`, `u8` a
+/// `primitive_type`.
 const RUST_RESERVED_WORDS: &[&str] = &[
     "Self",
     "abstract",
