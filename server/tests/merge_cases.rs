@@ -194,6 +194,19 @@ fn renames_to_reserved_words_are_still_validated() {
 }
 
 #[test]
+fn rename_after_a_number_is_validated() {
+    // tree-sitter-rust reads `1._foo` as the float `1._`. Each edit parses
+    // alone, together they do not, and the rename ranks worse.
+    let base = "fn f(x: u32) -> u32 {\n    x.foo()\n}\n";
+    let number = set(1, 0, &[&[(find(base, "x", 1), "1")]]);
+    let rename = set(2, 0, &[&[(find(base, "foo", 0), "_foo")]]);
+    let merged = merge(base, &[number, rename], &rust()).unwrap();
+    assert_eq!(outcome(&merged, 1, 0), GroupOutcome::Applied);
+    assert_eq!(outcome(&merged, 2, 0), GroupOutcome::DroppedForSyntax);
+    assert_eq!(merged.text, "fn f(x: u32) -> u32 {\n    1.foo()\n}\n");
+}
+
+#[test]
 fn plain_renames_merge_without_errors() {
     let renames = [("main", 0), ("a", 1), ("b", 0), ("other", 0)]
         .into_iter()

@@ -234,13 +234,16 @@ impl Checker {
     }
 
     /// Returns true when edit `index` of `layout` swaps one plain word for
-    /// another (`Language::is_plain_word`). The old word must be a whole
-    /// leaf of the base's tree, and nothing next to it may join it into a
-    /// longer token. So no other edit touches it, and neither neighbouring
-    /// character is a word character, a quote (`b'x'`, `r"x"`), `#`
-    /// (`r#x`), `\` (escapes) or `$` (metavariables), or makes a token
-    /// with the new word (`macro_rules!`). The lexer then reads the new word
-    /// as the token the old one was, and the parse keeps its shape.
+    /// another (`Language::is_plain_word`) and nothing next to it can join
+    /// it into a longer token. The lexer then reads the new word as the
+    /// token the old one was, and the parse keeps its shape. So:
+    /// - the old word is a whole leaf of the base's tree;
+    /// - no other edit touches it;
+    /// - neither neighbouring character is a word character, a quote
+    ///   (`b'x'`, `r"x"`), `#` (`r#x`), `\` (escapes) or `$`
+    ///   (metavariables), or makes a token with the new word
+    ///   (`macro_rules!`);
+    /// - the word does not follow a number and a `.` (`1.x`).
     fn swaps_a_word(&self, base: &str, layout: &Layout, index: usize) -> bool {
         let edit = &layout.edits[index];
         let old = &base[edit.base.clone()];
@@ -270,6 +273,19 @@ impl Checker {
         };
         if before.is_some_and(|c| joins(c, format!("{c}{new}")))
             || after.is_some_and(|c| joins(c, format!("{new}{c}")))
+        {
+            return false;
+        }
+
+        // tree-sitter-rust reads `1._x` as the float `1._` before `x`, so
+        // a word after a `.` that follows a digit or `_` is not swapped.
+        // The merged text is checked, since another edit may have put the
+        // digit there (`x.foo` to `1.foo`).
+        let mut merged_before = layout.text[..edit.merged.start].chars().rev();
+        if merged_before.next() == Some('.')
+            && merged_before
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == '_')
         {
             return false;
         }
@@ -470,7 +486,7 @@ mod tests {
         item.unwrap_or(root)
     }
 
-    /// The layout of `base` with `range` replaced by `word`.
+    /// Returns the layout of `base` with `range` replaced by `word`.
     fn one_edit(base: &str, range: Range<usize>, word: &str) -> Layout {
         let text = format!("{}{word}{}", &base[..range.start], &base[range.end..]);
         Layout {
@@ -487,7 +503,7 @@ mod tests {
         }
     }
 
-    /// Every leaf of `tree` with its byte range.
+    /// Returns the byte range of every leaf of `tree`.
     fn leaves(tree: &Tree) -> Vec<Range<usize>> {
         let mut out = Vec::new();
         let mut cursor = tree.walk();
@@ -509,12 +525,14 @@ mod tests {
     #[test]
     fn word_swaps_keep_the_shape_of_the_tree() {
         // Real Rust: this module and the matcher, with strings, lifetimes,
-        // macros, raw strings and escapes. Words that look plain but are
-        // not (keywords, literals, prefixes of literals) sit beside plain
-        // ones.
+        // macros, raw strings and escapes, and methods called on numbers.
+        // Words that look plain but are not (keywords, literals, prefixes
+        // of literals) sit beside plain ones.
+        let numbers = "fn f(t: (u8, u8)) {\n    let a = 1.foo() + 1_.bar() + 0x1.baz() + 1u32.qux();\n    let b = t.0.quux() + 0..end + 1 .sp();\n}\n";
         let sources = [
             include_str!("validate.rs"),
             include_str!("../rules/matcher.rs"),
+            numbers,
         ];
         let words = [
             "renamed",
@@ -591,7 +609,15 @@ mod tests {
             "literal",
             "lifetime",
             "meta",
+            "_zz",
+            "_e1",
+            "_f32",
+            "__",
+            "e",
+            "e1",
+            "f32x",
         ];
+
         let mut parser = Language::Rust.parser().unwrap();
         let mut swaps = 0;
         let mut rejected = 0;
@@ -600,7 +626,7 @@ mod tests {
             let base_tree = &checker.base_tree;
             for (index, range) in leaves(base_tree).into_iter().enumerate() {
                 // Every fifth leaf keeps the test quick on two cores.
-                if index % 5 != 0 {
+                if index % 5 != 0 && base != numbers {
                     continue;
                 }
                 for word in words {
@@ -625,6 +651,7 @@ mod tests {
                 }
             }
         }
+
         assert!(swaps > 1000, "only {swaps} word swaps were tried");
         assert!(rejected > 1000, "only {rejected} swaps were rejected");
     }
@@ -663,7 +690,7 @@ mod tests {
     }
 
     #[test]
-    fn swaps_next_to_quotes_escapes_and_other_edits_are_refused() {
+    fn swaps_beside_joining_text_rejected() {
         let base = "fn f() { let s = \"a\\n b\"; x!(y); q'z'; g(h) }\n";
         let checker = Checker::new(Language::Rust, base, None).unwrap();
         let at = |needle: &str| {
@@ -673,6 +700,7 @@ mod tests {
         let swaps = |range: Range<usize>, word: &str| {
             checker.swaps_a_word(base, &one_edit(base, range, word), 0)
         };
+
         assert!(swaps(at("g"), "renamed"));
         assert!(swaps(at("x"), "m"));
         // Joins the `!` into one token.
@@ -685,7 +713,19 @@ mod tests {
         assert!(!swaps(at("b\""), "c"));
         // Next to a quote, a prefix would make a literal.
         assert!(!swaps(at("q"), "b"));
+
+        // After `1.`, tree-sitter-rust reads `_x` as part of a float.
+        let number = "fn f() { 1.into(); x.into(); }\n";
+        let number_checker = Checker::new(Language::Rust, number, None).unwrap();
+        let first = number.find("into").unwrap();
+        let layout = one_edit(number, first..first + 4, "_zz");
+        assert!(!number_checker.swaps_a_word(number, &layout, 0));
+        let second = number.rfind("into").unwrap();
+        let layout = one_edit(number, second..second + 4, "_zz");
+        assert!(number_checker.swaps_a_word(number, &layout, 0));
+
         // Two touching edits: neither is a swap on its own.
+        assert!(swaps(at("h"), "k"));
         let mut layout = one_edit(base, at("h"), "k");
         let h = at("h");
         layout.text.insert(h.start + 1, '+');
