@@ -213,7 +213,7 @@ impl Checker {
     /// swap leaves the shape of the tree as it was, so then the whole
     /// layout has none either, and the usual parse of it is not needed.
     /// Returns false, without parsing, when the layout has no word swap to
-    /// leave out; renames make up most edits of many jobs.
+    /// leave out.
     fn passes_without_word_swaps(
         &mut self,
         base: &str,
@@ -321,7 +321,7 @@ impl Checker {
     }
 
     /// Returns true when the paths from the root of the base's tree down
-    /// to the start of each edit of `layout` hold `budget` nodes or fewer
+    /// to the start of each edit of `layout` contain `budget` nodes or fewer
     /// in all. Stops counting once past the budget.
     fn paths_within(&self, layout: &Layout, budget: usize) -> bool {
         let root = self.base_tree.root_node();
@@ -680,9 +680,9 @@ mod tests {
             shift += " == true".len();
         }
         assert!(!checker.paths_within(&layout, layout.text.len()));
-        let one = layout.subset(&base, |index| index == 0);
-        assert!(checker.paths_within(&one, one.text.len()));
-        for layout in [layout, one] {
+        let first_only = layout.subset(&base, |index| index == 0);
+        assert!(checker.paths_within(&first_only, first_only.text.len()));
+        for layout in [layout, first_only] {
             let parsed = checker.parse_layout(&layout).unwrap();
             let fresh = Language::Rust.parse_str(&layout.text).unwrap();
             assert_eq!(parsed.root_node().to_sexp(), fresh.root_node().to_sexp());
