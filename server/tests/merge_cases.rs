@@ -179,7 +179,7 @@ fn syntax_backoff_drops_group_adding_brace() {
 
 #[test]
 fn renames_to_reserved_words_are_still_validated() {
-    // Plain renames skip the parse; `mut` only looks like a word, so the
+    // Plain renames skip the parse. `mut` only looks like a word, so the
     // merge parses and drops it.
     let base = "fn main() {\n    let a = 1;\n    let b = 2;\n}\n";
     let to_mut = set(1, 0, &[&[(find(base, "a", 1), "mut")]]);

@@ -133,11 +133,10 @@ impl Language {
     }
 }
 
-/// Rust's strict, reserved and weak keywords (the Rust Reference,
-/// "Keywords"), its primitive types, and the other words tree-sitter-rust's
-/// grammar matches as tokens. The grammar's kind names miss some of these,
-/// because it renames them: `mut` is a `mutable_specifier`, `u8` a
-/// `primitive_type`.
+/// Rust's strict, reserved and weak keywords, its primitive types, and
+/// the other words tree-sitter-rust's grammar matches as tokens. The
+/// grammar's kind names miss some of these, because it renames them: `mut`
+/// is a `mutable_specifier`, `u8` a `primitive_type`.
 const RUST_RESERVED_WORDS: &[&str] = &[
     "Self",
     "abstract",
